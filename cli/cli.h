@@ -1,0 +1,57 @@
+/* cli.h - the subcommands of the citysoc binary and what they share.
+ *
+ * Exit codes everywhere: 0 success, 1 a failure or finding that was
+ * explained on stderr, 2 a usage error.
+ */
+#ifndef CS_CLI_H
+#define CS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../correlator/inventory.h"
+#include "../correlator/pipeline.h"
+#include "../correlator/sigma.h"
+#include "../runtime/config.h"
+
+#define CS_EXIT_OK 0
+#define CS_EXIT_FAIL 1
+#define CS_EXIT_USAGE 2
+
+int cs_cmd_replay(int argc, char **argv);
+int cs_cmd_run(int argc, char **argv);
+int cs_cmd_alerts(int argc, char **argv);
+int cs_cmd_rules(int argc, char **argv);
+int cs_cmd_demo_data(int argc, char **argv);
+int cs_cmd_plugin(int argc, char **argv);
+
+/* Print "citysoc: <sentence>" to stderr. */
+void cs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Everything a run or a replay needs besides its inputs. */
+typedef struct cs_engine {
+    cs_ruleset *rules;
+    cs_inventory *inventory;
+    cs_pipeline *pipeline;
+} cs_engine;
+
+/* Load rules (each path a file or directory; bad rules reported and
+ * skipped), the inventory (NULL path: empty), create the pipeline and load
+ * plugins: from the config (may be NULL) and from extra plugin paths. */
+cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size_t nrules, const char *inventory,
+                     char **plugin_paths, size_t nplugins, const cs_pipeline_opts *opts);
+void cs_engine_close(cs_engine *e);
+
+/* Feed captures and logs into a sink, in order. Each input that fails is
+ * reported; the others still run. Returns the number of failed inputs. */
+typedef struct cs_input_stats {
+    unsigned long long packets, flows, lines;
+} cs_input_stats;
+size_t cs_feed_inputs(char **pcaps, size_t npcaps, char **logs, size_t nlogs, const char *log_format,
+                      cs_event_sink sink, void *ud, cs_input_stats *st);
+
+/* Directory of the running binary (for plugins/ next to it). Caller frees. */
+char *cs_self_dir(void);
+
+#endif

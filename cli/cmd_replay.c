@@ -1,0 +1,242 @@
+/* cmd_replay.c - `citysoc replay`: offline analysis of captures and logs. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/log.h"
+#include "cli.h"
+
+#define MAX_ARGS 256
+
+static const char usage[] =
+    "usage: citysoc replay [--pcap FILE]... [--log FILE]... [--log-format syslog]\n"
+    "                      [--rules PATH]... [--inventory FILE] [--plugin SO]...\n"
+    "                      [--events OUT]... [--alerts OUT]... [--db FILE] [-c CONFIG]\n"
+    "\n"
+    "Analyse captures and log files offline: every flow and log line becomes an\n"
+    "ECS JSON event, Sigma rules and plugins raise alerts. OUT may be '-' for\n"
+    "standard output; every option may repeat. With -c, rules, inventory and\n"
+    "plugins come from the configuration (the inputs still come from here).\n"
+    "\n"
+    "  --pcap FILE        a pcap or pcapng capture\n"
+    "  --log FILE         a syslog file (RFC 3164 or RFC 5424 lines)\n"
+    "  --log-format NAME  syslog (default)\n"
+    "  --rules PATH       a Sigma rule file or a directory of them\n"
+    "  --inventory FILE   the city's information systems (YAML)\n"
+    "  --plugin SO        a detection plugin to load\n"
+    "  --events OUT       write every event as one JSON line\n"
+    "  --alerts OUT       write every alert as one JSON line (final counts)\n"
+    "  --db FILE          store alerts in this SQLite file\n"
+    "  -c, --config FILE  take rules, inventory and plugins from a configuration\n"
+    "  -q, --quiet        only errors on stderr\n";
+
+typedef struct list {
+    char *v[MAX_ARGS];
+    size_t n;
+} list;
+
+static int push(list *l, char *s, const char *opt)
+{
+    if (l->n >= MAX_ARGS) {
+        cs_cli_error("too many %s options (at most %d)", opt, MAX_ARGS);
+        return -1;
+    }
+    l->v[l->n++] = s;
+    return 0;
+}
+
+static int open_outputs(const list *paths, FILE **files, size_t *n, bool *used_stdout)
+{
+    for (size_t i = 0; i < paths->n; i++) {
+        if (strcmp(paths->v[i], "-") == 0) {
+            files[i] = stdout;
+            *used_stdout = true;
+        } else {
+            files[i] = fopen(paths->v[i], "w");
+            if (files[i] == NULL) {
+                cs_cli_error("%s: cannot write: %s", paths->v[i], strerror(errno));
+                return -1;
+            }
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+static int close_outputs(FILE **files, size_t n, const list *paths)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (files[i] == stdout) {
+            if (fflush(stdout) != 0) {
+                cs_cli_error("standard output: write failed: %s", strerror(errno));
+                bad = 1;
+            }
+        } else if (fclose(files[i]) != 0) {
+            cs_cli_error("%s: write failed: %s", paths->v[i], strerror(errno));
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+int cs_cmd_replay(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pcap", required_argument, NULL, 'p'},   {"log", required_argument, NULL, 'l'},
+        {"log-format", required_argument, NULL, 'f'}, {"rules", required_argument, NULL, 'r'},
+        {"inventory", required_argument, NULL, 'i'}, {"plugin", required_argument, NULL, 'P'},
+        {"events", required_argument, NULL, 'e'}, {"alerts", required_argument, NULL, 'a'},
+        {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    list pcaps = {0}, logs = {0}, rules = {0}, plugins = {0}, events = {0}, alerts = {0};
+    const char *log_format = "syslog";
+    const char *inventory = NULL;
+    const char *db = NULL;
+    const char *config = NULL;
+    cs_config *cfg = NULL;
+    cs_pipeline_opts po;
+    cs_engine eng;
+    cs_input_stats ist;
+    bool used_stdout = false;
+    size_t failed;
+    int c;
+    int status = CS_EXIT_OK;
+    cs_rc rc;
+
+    memset(&po, 0, sizeof po);
+    memset(&eng, 0, sizeof eng);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
+        int r = 0;
+        switch (c) {
+        case 'p':
+            r = push(&pcaps, optarg, "--pcap");
+            break;
+        case 'l':
+            r = push(&logs, optarg, "--log");
+            break;
+        case 'f':
+            log_format = optarg;
+            break;
+        case 'r':
+            r = push(&rules, optarg, "--rules");
+            break;
+        case 'i':
+            inventory = optarg;
+            break;
+        case 'P':
+            r = push(&plugins, optarg, "--plugin");
+            break;
+        case 'e':
+            r = push(&events, optarg, "--events");
+            if (r == 0 && events.n > CS_PIPELINE_MAX_OUT) {
+                cs_cli_error("at most %d --events outputs", CS_PIPELINE_MAX_OUT);
+                r = -1;
+            }
+            break;
+        case 'a':
+            r = push(&alerts, optarg, "--alerts");
+            if (r == 0 && alerts.n > CS_PIPELINE_MAX_OUT) {
+                cs_cli_error("at most %d --alerts outputs", CS_PIPELINE_MAX_OUT);
+                r = -1;
+            }
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'q':
+            cs_log_set_level(CS_LOG_ERROR);
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return CS_EXIT_OK;
+        default:
+            fputs(usage, stderr);
+            return CS_EXIT_USAGE;
+        }
+        if (r != 0) {
+            return CS_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cs_cli_error("unexpected argument '%s' (inputs are given with --pcap and --log)", argv[optind]);
+        return CS_EXIT_USAGE;
+    }
+    if (pcaps.n == 0 && logs.n == 0) {
+        cs_cli_error("nothing to replay: give at least one --pcap or --log");
+        fputs(usage, stderr);
+        return CS_EXIT_USAGE;
+    }
+    if (strcmp(log_format, "syslog") != 0) {
+        cs_cli_error("unknown --log-format '%s' (known: syslog)", log_format);
+        return CS_EXIT_USAGE;
+    }
+    if (config != NULL) {
+        if ((rc = cs_config_load(config, &cfg)) != CS_OK) {
+            cs_cli_error("%s", cs_err_msg());
+            return CS_EXIT_FAIL;
+        }
+        if (cfg->log_level >= 0) {
+            cs_log_set_level((cs_log_level)cfg->log_level);
+        }
+        for (size_t i = 0; i < cfg->nrule_paths; i++) {
+            if (push(&rules, cfg->rule_paths[i], "rules") != 0) {
+                status = CS_EXIT_USAGE;
+                goto out;
+            }
+        }
+        if (inventory == NULL) {
+            inventory = cfg->inventory_path;
+        }
+        po.aggregate_window_us = cfg->aggregate_window_s * 1000000;
+    } else {
+        po.aggregate_window_us = 300 * 1000000LL;
+    }
+    if (open_outputs(&events, po.events_out, &po.nevents_out, &used_stdout) != 0 ||
+        open_outputs(&alerts, po.alerts_out, &po.nalerts_out, &used_stdout) != 0) {
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    po.db_path = db;
+    rc = cs_engine_open(&eng, cfg, rules.v, rules.n, inventory, plugins.v, plugins.n, &po);
+    if (rc == CS_OK) {
+        rc = cs_pipeline_start(eng.pipeline);
+    }
+    if (rc != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    failed = cs_feed_inputs(pcaps.v, pcaps.n, logs.v, logs.n, log_format, cs_pipeline_submit, eng.pipeline, &ist);
+    rc = cs_pipeline_finish(eng.pipeline);
+    if (rc != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+    }
+    if (failed > 0) {
+        status = CS_EXIT_FAIL;
+    }
+    {
+        cs_pipeline_stats st;
+        cs_pipeline_get_stats(eng.pipeline, &st);
+        CS_INFO("replay", "%llu packets, %llu flows, %llu log lines -> %llu events, %llu alerts (%llu repeats)",
+                ist.packets, ist.flows, ist.lines, (unsigned long long)st.events, (unsigned long long)st.alerts,
+                (unsigned long long)st.alert_updates);
+    }
+out:
+    if (close_outputs(po.events_out, po.nevents_out, &events) != 0 ||
+        close_outputs(po.alerts_out, po.nalerts_out, &alerts) != 0) {
+        status = CS_EXIT_FAIL;
+    }
+    cs_engine_close(&eng);
+    cs_config_free(cfg);
+    (void)used_stdout;
+    return status;
+}

@@ -1,0 +1,196 @@
+/* cmd_run.c - `citysoc run -c FILE`: the whole center on one machine.
+ *
+ * Threads: the main thread waits for SIGINT/SIGTERM (blocked everywhere
+ * else, taken with sigwait); an input thread feeds the configured captures
+ * and logs into the pipeline; the pipeline's correlator and store writer; the
+ * HTTP server's pool. On a signal: the HTTP server stops, the pipeline drains
+ * what it accepted, and the store is committed before exit.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/log.h"
+#include "../ui/http.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: citysoc run -c CONFIG [--db FILE] [--port N]\n"
+    "\n"
+    "Run the security center: ingest the configured captures and logs, detect\n"
+    "with the configured rules and plugins, keep alerts in the SQLite store and\n"
+    "serve the API and console until SIGINT or SIGTERM.\n"
+    "\n"
+    "  -c, --config FILE  the configuration (see etc/citysoc.yaml)\n"
+    "  --db FILE          the SQLite store (overrides store.path)\n"
+    "  --port N           HTTP port (overrides http.port; 0 picks a free one)\n";
+
+typedef struct run_state {
+    cs_config *cfg;
+    cs_engine eng;
+    pthread_t inputs;
+    atomic_bool inputs_done;
+    atomic_ullong failed_inputs;
+    cs_input_stats ist;
+} run_state;
+
+static void *inputs_main(void *arg)
+{
+    run_state *r = arg;
+    char **logs = calloc(r->cfg->nlogs + 1, sizeof *logs);
+    size_t failed;
+    if (logs == NULL) {
+        cs_cli_error("out of memory");
+        atomic_store(&r->failed_inputs, 1);
+        atomic_store(&r->inputs_done, true);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->cfg->nlogs; i++) {
+        logs[i] = r->cfg->logs[i].path;
+    }
+    failed = cs_feed_inputs(r->cfg->pcaps, r->cfg->npcaps, logs, r->cfg->nlogs, "syslog", cs_pipeline_submit,
+                            r->eng.pipeline, &r->ist);
+    free(logs);
+    atomic_store(&r->failed_inputs, failed);
+    atomic_store(&r->inputs_done, true);
+    CS_INFO("run", "configured inputs read: %llu packets, %llu flows, %llu log lines", r->ist.packets,
+            r->ist.flows, r->ist.lines);
+    return NULL;
+}
+
+static void health(cs_buf *b, void *ud)
+{
+    run_state *r = ud;
+    cs_pipeline_stats st;
+    cs_pipeline_get_stats(r->eng.pipeline, &st);
+    cs_buf_printf(b,
+                  "\"inputs_done\":%s,\"failed_inputs\":%llu,\"events\":%llu,\"alerts\":%llu,"
+                  "\"alert_updates\":%llu,\"rule_matches\":%llu,\"unassigned_events\":%llu,"
+                  "\"queue_waits\":%llu,\"output_errors\":%llu",
+                  atomic_load(&r->inputs_done) ? "true" : "false", atomic_load(&r->failed_inputs),
+                  (unsigned long long)st.events, (unsigned long long)st.alerts,
+                  (unsigned long long)st.alert_updates, (unsigned long long)st.rule_matches,
+                  (unsigned long long)st.unassigned, (unsigned long long)st.queue_waits,
+                  (unsigned long long)st.output_errors);
+}
+
+int cs_cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"port", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    const char *db = NULL;
+    long port = -1;
+    run_state r;
+    cs_pipeline_opts po;
+    cs_http_opts ho;
+    cs_http *http = NULL;
+    sigset_t set;
+    int sig = 0;
+    int c;
+    int status = CS_EXIT_OK;
+    bool inputs_started = false;
+    cs_rc rc;
+
+    memset(&r, 0, sizeof r);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'p': {
+            char *end;
+            port = strtol(optarg, &end, 10);
+            if (*end != '\0' || port < 0 || port > 65535) {
+                cs_cli_error("--port must be 0..65535, not '%s'", optarg);
+                return CS_EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h':
+            fputs(usage, stdout);
+            return CS_EXIT_OK;
+        default:
+            fputs(usage, stderr);
+            return CS_EXIT_USAGE;
+        }
+    }
+    if (config == NULL || optind < argc) {
+        cs_cli_error(config == NULL ? "run needs a configuration: -c FILE" : "unexpected argument '%s'",
+                     optind < argc ? argv[optind] : "");
+        fputs(usage, stderr);
+        return CS_EXIT_USAGE;
+    }
+    /* every thread started from here on inherits the blocked signals */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    if ((rc = cs_config_load(config, &r.cfg)) != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        return CS_EXIT_FAIL;
+    }
+    cs_log_set_level(r.cfg->log_level >= 0 ? (cs_log_level)r.cfg->log_level : CS_LOG_INFO);
+    memset(&po, 0, sizeof po);
+    po.db_path = db ? db : r.cfg->store_path;
+    po.aggregate_window_us = r.cfg->aggregate_window_s * 1000000;
+    po.queue_capacity = (size_t)r.cfg->queue_capacity;
+    rc = cs_engine_open(&r.eng, r.cfg, r.cfg->rule_paths, r.cfg->nrule_paths, r.cfg->inventory_path, NULL, 0, &po);
+    if (rc == CS_OK) {
+        rc = cs_pipeline_start(r.eng.pipeline);
+    }
+    if (rc != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    memset(&ho, 0, sizeof ho);
+    ho.listen = r.cfg->http_listen;
+    ho.port = port >= 0 ? (int)port : r.cfg->http_port;
+    ho.db_path = po.db_path;
+    ho.static_dir = r.cfg->http_static_dir;
+    ho.health = health;
+    ho.ud = &r;
+    if ((rc = cs_http_start(&ho, &http)) != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    /* A line scripts can wait for (the port may have been picked by the OS). */
+    fprintf(stdout, "citysoc: serving http://%s%s%s:%d/ (store %s)\n", strchr(ho.listen, ':') ? "[" : "",
+            ho.listen, strchr(ho.listen, ':') ? "]" : "", cs_http_port(http), po.db_path);
+    fflush(stdout);
+    if (pthread_create(&r.inputs, NULL, inputs_main, &r) != 0) {
+        cs_cli_error("cannot start the input thread");
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    inputs_started = true;
+    sigwait(&set, &sig);
+    CS_INFO("run", "signal %d: stopping", sig);
+out:
+    cs_http_stop(http);
+    if (inputs_started) {
+        pthread_join(r.inputs, NULL);   /* file inputs finish; nothing accepted is dropped */
+    }
+    if (r.eng.pipeline != NULL && (rc = cs_pipeline_finish(r.eng.pipeline)) != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+    }
+    cs_engine_close(&r.eng);
+    cs_config_free(r.cfg);
+    return status;
+}

@@ -1,0 +1,162 @@
+/* common.c - what replay and run share: loading the engine and feeding
+ * inputs. */
+#include "cli.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../runtime/log.h"
+#include "../sensors/logs/syslog.h"
+#include "../sensors/packet/packet.h"
+
+void cs_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("citysoc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+char *cs_self_dir(void)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    char *slash;
+    if (n <= 0) {
+        return strdup(".");
+    }
+    buf[n] = '\0';
+    slash = strrchr(buf, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    return strdup(buf);
+}
+
+static void report_bad_rule(const char *msg, void *ud)
+{
+    size_t *n = ud;
+    (*n)++;
+    cs_cli_error("rule refused: %s", msg);
+}
+
+cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size_t nrules, const char *inventory,
+                     char **plugin_paths, size_t nplugins, const cs_pipeline_opts *opts)
+{
+    cs_pipeline_opts o = *opts;
+    size_t bad = 0;
+    cs_rc rc;
+
+    memset(e, 0, sizeof *e);
+    if ((rc = cs_ruleset_new(&e->rules)) != CS_OK) {
+        goto fail;
+    }
+    for (size_t i = 0; i < nrules; i++) {
+        rc = cs_ruleset_load_path(e->rules, rule_paths[i], report_bad_rule, &bad);
+        if (rc == CS_ERR_IO) {
+            goto fail;
+        }
+    }
+    if (bad > 0) {
+        CS_WARN("rules", "%zu rule(s) refused; the %zu others are active", bad, cs_ruleset_count(e->rules));
+    }
+    CS_INFO("rules", "%zu Sigma rules loaded", cs_ruleset_count(e->rules));
+    rc = inventory ? cs_inventory_load(inventory, &e->inventory) : cs_inventory_empty(&e->inventory);
+    if (rc != CS_OK) {
+        goto fail;
+    }
+    o.rules = e->rules;
+    o.inventory = e->inventory;
+    if ((rc = cs_pipeline_new(&o, &e->pipeline)) != CS_OK) {
+        goto fail;
+    }
+    for (size_t i = 0; cfg != NULL && i < cfg->nplugins; i++) {
+        const cs_plugin_conf *pc = &cfg->plugins[i];
+        char *path = NULL;
+        if (pc->path != NULL) {
+            path = strdup(pc->path);
+        } else {
+            char *dir = cfg->plugin_dir ? strdup(cfg->plugin_dir) : NULL;
+            size_t len;
+            if (dir == NULL) {
+                char *self = cs_self_dir();
+                len = self ? strlen(self) + 9 : 0;
+                dir = self ? malloc(len) : NULL;
+                if (dir != NULL) {
+                    snprintf(dir, len, "%s/plugins", self);
+                }
+                free(self);
+            }
+            len = dir ? strlen(dir) + strlen(pc->name) + 8 : 0;
+            path = dir ? malloc(len) : NULL;
+            if (path != NULL) {
+                snprintf(path, len, "%s/cs_%s.so", dir, pc->name);
+            }
+            free(dir);
+        }
+        if (path == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        rc = cs_pipeline_load_plugin(e->pipeline, path, cfg->yaml, pc->config);
+        free(path);
+        if (rc != CS_OK) {
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < nplugins; i++) {
+        if ((rc = cs_pipeline_load_plugin(e->pipeline, plugin_paths[i], NULL, NULL)) != CS_OK) {
+            goto fail;
+        }
+    }
+    return CS_OK;
+fail:
+    cs_engine_close(e);
+    return rc;
+}
+
+void cs_engine_close(cs_engine *e)
+{
+    cs_pipeline_free(e->pipeline);
+    cs_inventory_free(e->inventory);
+    cs_ruleset_free(e->rules);
+    memset(e, 0, sizeof *e);
+}
+
+size_t cs_feed_inputs(char **pcaps, size_t npcaps, char **logs, size_t nlogs, const char *log_format,
+                      cs_event_sink sink, void *ud, cs_input_stats *st)
+{
+    size_t failed = 0;
+    memset(st, 0, sizeof *st);
+    for (size_t i = 0; i < npcaps; i++) {
+        cs_packet_stats ps;
+        cs_rc rc = cs_packet_replay_file(pcaps[i], NULL, sink, ud, &ps);
+        st->packets += ps.packets;
+        st->flows += ps.flows_emitted;
+        if (rc != CS_OK) {
+            cs_cli_error("%s", cs_err_msg());
+            failed++;
+        } else {
+            CS_INFO("packet", "%s: %llu packets, %llu flows", pcaps[i], (unsigned long long)ps.packets,
+                    (unsigned long long)ps.flows_emitted);
+        }
+    }
+    for (size_t i = 0; i < nlogs; i++) {
+        cs_logfile_stats ls;
+        cs_rc rc = cs_logfile_replay(logs[i], log_format, NULL, sink, ud, &ls);
+        st->lines += ls.lines;
+        if (rc != CS_OK) {
+            cs_cli_error("%s", cs_err_msg());
+            failed++;
+        } else if (ls.truncated > 0) {
+            CS_WARN("logs", "%s: %llu line(s) longer than %u bytes were cut and tagged citysoc.truncated",
+                    logs[i], (unsigned long long)ls.truncated, CS_LOG_LINE_MAX);
+        }
+    }
+    return failed;
+}

@@ -1,0 +1,62 @@
+/* pipeline.h - the correlator stage and everything after it.
+ *
+ *   sources --(bounded queue)--> correlator thread: enrich (inventory),
+ *   write events, Sigma rules, plugins, alerts (risk, aggregation)
+ *   --> store writer thread (SQLite) and alert outputs.
+ *
+ * Sources call cs_pipeline_submit() (a cs_event_sink), which blocks while the
+ * queue is full, so file and pcap inputs lose nothing.
+ *
+ * Ownership: the pipeline borrows the ruleset and inventory (they must outlive
+ * it) and the output FILE streams (it writes, never closes them). It owns its
+ * plugin host, alerter, threads and store writer. Submitted events become the
+ * pipeline's.
+ */
+#ifndef CS_PIPELINE_H
+#define CS_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../runtime/err.h"
+#include "../runtime/event.h"
+#include "../runtime/yamltree.h"
+#include "inventory.h"
+#include "sigma.h"
+
+#define CS_PIPELINE_MAX_OUT 8
+
+typedef struct cs_pipeline_opts {
+    const cs_ruleset *rules;        /* may be NULL: no Sigma rules */
+    const cs_inventory *inventory;  /* may be NULL */
+    FILE *events_out[CS_PIPELINE_MAX_OUT];
+    size_t nevents_out;
+    FILE *alerts_out[CS_PIPELINE_MAX_OUT];
+    size_t nalerts_out;
+    const char *db_path;            /* may be NULL: no store */
+    int64_t aggregate_window_us;
+    size_t queue_capacity;
+} cs_pipeline_opts;
+
+typedef struct cs_pipeline_stats {
+    uint64_t events, alerts, alert_updates, unassigned, rule_matches, output_errors;
+    uint64_t queue_waits, queue_high_water;
+    bool finished;
+} cs_pipeline_stats;
+
+typedef struct cs_pipeline cs_pipeline;
+
+cs_rc cs_pipeline_new(const cs_pipeline_opts *opts, cs_pipeline **out);
+/* Before start: load a plugin (see plugin_host.h). */
+cs_rc cs_pipeline_load_plugin(cs_pipeline *p, const char *path, const cs_yaml_file *yf, const cs_yaml_node *cfg);
+cs_rc cs_pipeline_start(cs_pipeline *p);
+/* cs_event_sink: ud is the pipeline. Takes ownership of ev. */
+cs_rc cs_pipeline_submit(cs_event *ev, void *ud);
+/* No more input: drain, flush alerts, stop threads. Returns the first error. */
+cs_rc cs_pipeline_finish(cs_pipeline *p);
+void cs_pipeline_get_stats(cs_pipeline *p, cs_pipeline_stats *st);
+void cs_pipeline_free(cs_pipeline *p);
+
+#endif

@@ -1,0 +1,410 @@
+/* config.c - load and validate the citysoc configuration (see config.h).
+ *
+ * Shape:
+ *   log_level: info
+ *   store:     { path: citysoc.db }
+ *   rules:     [ path, ... ]
+ *   inventory: path
+ *   inputs:    { pcap: [path...], logs: [ {path, format} ... ] }
+ *   plugins:   { dir: path, load: [ {name | path, config: {...}} ... ] }
+ *   http:      { listen: 127.0.0.1, port: 8088, static_dir: path }
+ *   alerts:    { aggregate_window: seconds }
+ *   pipeline:  { queue_capacity: n }
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+
+cs_rc cs_config_check_keys(const cs_yaml_file *f, const cs_yaml_node *map, const char *where,
+                           const char *const *allowed)
+{
+    if (map->type != CS_YAML_MAP) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: %s must be a mapping, found %s", f->path, map->line, where,
+                          cs_yaml_type_name(map->type));
+    }
+    for (size_t i = 0; i < map->n; i++) {
+        bool ok = false;
+        for (size_t a = 0; allowed[a] != NULL; a++) {
+            if (strcmp(map->keys[i]->str, allowed[a]) == 0) {
+                ok = true;
+                break;
+            }
+        }
+        if (!ok) {
+            cs_buf list;
+            cs_rc rc;
+            cs_buf_init(&list);
+            for (size_t a = 0; allowed[a] != NULL; a++) {
+                cs_buf_printf(&list, "%s%s", a ? ", " : "", allowed[a]);
+            }
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown key '%s' in %s (allowed: %s)", f->path,
+                            map->keys[i]->line, map->keys[i]->str, where, list.data ? list.data : "");
+            cs_buf_free(&list);
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+char *cs_config_resolve(const char *dir, const char *path)
+{
+    size_t dl, pl;
+    char *out;
+    if (path[0] == '/' || dir == NULL || dir[0] == '\0') {
+        return strdup(path);
+    }
+    dl = strlen(dir);
+    pl = strlen(path);
+    out = malloc(dl + pl + 2);
+    if (out != NULL) {
+        memcpy(out, dir, dl);
+        out[dl] = '/';
+        memcpy(out + dl + 1, path, pl + 1);
+    }
+    return out;
+}
+
+static cs_rc path_value(cs_config *c, const cs_yaml_node *n, char **out)
+{
+    const char *s;
+    cs_rc rc = cs_yaml_str(c->yaml, n, &s);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (s[0] == '\0') {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: empty path", c->path, n->line);
+    }
+    free(*out);
+    *out = cs_config_resolve(c->dir, s);
+    return *out ? CS_OK : cs_err_set(CS_ERR_NOMEM, "out of memory");
+}
+
+/* A list of paths; a single scalar is accepted as a list of one. */
+static cs_rc path_list(cs_config *c, const cs_yaml_node *n, char ***out, size_t *count)
+{
+    size_t k = n->type == CS_YAML_SEQ ? n->n : 1;
+    char **v;
+    if (n->type == CS_YAML_MAP) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: expected a list of paths", c->path, n->line);
+    }
+    v = calloc(k ? k : 1, sizeof *v);
+    if (v == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    *out = v;
+    *count = 0;
+    for (size_t i = 0; i < k; i++) {
+        cs_rc rc = path_value(c, n->type == CS_YAML_SEQ ? n->items[i] : n, &v[i]);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        (*count)++;
+    }
+    return CS_OK;
+}
+
+static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
+{
+    static const char *const keys[] = {"pcap", "logs", NULL};
+    static const char *const log_keys[] = {"path", "format", NULL};
+    const cs_yaml_node *v;
+    cs_rc rc = cs_config_check_keys(c->yaml, n, "inputs", keys);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "pcap")) != NULL && !cs_yaml_is_null(v)) {
+        rc = path_list(c, v, &c->pcaps, &c->npcaps);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(n, "logs")) != NULL && !cs_yaml_is_null(v)) {
+        if (v->type != CS_YAML_SEQ) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.logs must be a list", c->path, v->line);
+        }
+        c->logs = calloc(v->n ? v->n : 1, sizeof *c->logs);
+        if (c->logs == NULL) {
+            return cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < v->n; i++) {
+            const cs_yaml_node *item = v->items[i];
+            const cs_yaml_node *p, *fmt;
+            const char *fs = "syslog";
+            cs_log_input *li = &c->logs[c->nlogs++];
+            if (item->type == CS_YAML_SCALAR) {
+                rc = path_value(c, item, &li->path);
+            } else {
+                rc = cs_config_check_keys(c->yaml, item, "inputs.logs[]", log_keys);
+                if (rc == CS_OK && (p = cs_yaml_get(item, "path")) == NULL) {
+                    rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a log input needs a path", c->path, item->line);
+                }
+                if (rc == CS_OK) {
+                    rc = path_value(c, p, &li->path);
+                }
+                if (rc == CS_OK && (fmt = cs_yaml_get(item, "format")) != NULL) {
+                    rc = cs_yaml_str(c->yaml, fmt, &fs);
+                    if (rc == CS_OK && strcmp(fs, "syslog") != 0) {
+                        rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown log format '%s' (known: syslog)", c->path,
+                                        fmt->line, fs);
+                    }
+                }
+            }
+            if (rc != CS_OK) {
+                return rc;
+            }
+            li->format = strdup(fs);
+            if (li->format == NULL) {
+                return cs_err_set(CS_ERR_NOMEM, "out of memory");
+            }
+        }
+    }
+    return CS_OK;
+}
+
+static cs_rc load_plugins(cs_config *c, const cs_yaml_node *n)
+{
+    static const char *const keys[] = {"dir", "load", NULL};
+    static const char *const item_keys[] = {"name", "path", "config", NULL};
+    const cs_yaml_node *v;
+    cs_rc rc = cs_config_check_keys(c->yaml, n, "plugins", keys);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "dir")) != NULL) {
+        rc = path_value(c, v, &c->plugin_dir);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    v = cs_yaml_get(n, "load");
+    if (v == NULL || cs_yaml_is_null(v)) {
+        return CS_OK;
+    }
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: plugins.load must be a list", c->path, v->line);
+    }
+    c->plugins = calloc(v->n ? v->n : 1, sizeof *c->plugins);
+    if (c->plugins == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const cs_yaml_node *item = v->items[i];
+        const cs_yaml_node *name, *path;
+        cs_plugin_conf *pc = &c->plugins[c->nplugins++];
+        const char *s;
+        rc = cs_config_check_keys(c->yaml, item, "plugins.load[]", item_keys);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        name = cs_yaml_get(item, "name");
+        path = cs_yaml_get(item, "path");
+        if ((name == NULL) == (path == NULL)) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: a plugin needs exactly one of 'name' or 'path'", c->path,
+                              item->line);
+        }
+        if (name != NULL) {
+            rc = cs_yaml_str(c->yaml, name, &s);
+            if (rc != CS_OK) {
+                return rc;
+            }
+            if (s[0] == '\0' || strchr(s, '/') != NULL) {
+                return cs_err_set(CS_ERR_CONFIG, "%s:%d: plugin name '%s' must be a plain name", c->path,
+                                  name->line, s);
+            }
+            pc->name = strdup(s);
+            if (pc->name == NULL) {
+                return cs_err_set(CS_ERR_NOMEM, "out of memory");
+            }
+        } else {
+            rc = path_value(c, path, &pc->path);
+            if (rc != CS_OK) {
+                return rc;
+            }
+        }
+        pc->config = cs_yaml_get(item, "config");
+    }
+    return CS_OK;
+}
+
+static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
+{
+    static const char *const keys[] = {"log_level", "store", "rules", "inventory", "inputs",
+                                       "plugins", "http", "alerts", "pipeline", NULL};
+    static const char *const store_keys[] = {"path", NULL};
+    static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
+    static const char *const alert_keys[] = {"aggregate_window", NULL};
+    static const char *const pipe_keys[] = {"queue_capacity", NULL};
+    const cs_yaml_node *v, *w;
+    const char *s;
+    int64_t num;
+    cs_rc rc;
+
+    rc = cs_config_check_keys(c->yaml, root, "the configuration", keys);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(root, "log_level")) != NULL) {
+        if ((rc = cs_yaml_str(c->yaml, v, &s)) != CS_OK) {
+            return rc;
+        }
+        c->log_level = cs_log_level_parse(s);
+        if (c->log_level < 0) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: log_level '%s' is not one of error, warn, info, debug",
+                              c->path, v->line, s);
+        }
+    }
+    if ((v = cs_yaml_get(root, "store")) != NULL) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "store", store_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "path")) != NULL && (rc = path_value(c, w, &c->store_path)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "rules")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = path_list(c, v, &c->rule_paths, &c->nrule_paths)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "inventory")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = path_value(c, v, &c->inventory_path)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "inputs")) != NULL && (rc = load_inputs(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(root, "plugins")) != NULL && (rc = load_plugins(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(root, "http")) != NULL) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "http", http_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "listen")) != NULL) {
+            if ((rc = cs_yaml_str(c->yaml, w, &s)) != CS_OK) {
+                return rc;
+            }
+            free(c->http_listen);
+            if ((c->http_listen = strdup(s)) == NULL) {
+                return cs_err_set(CS_ERR_NOMEM, "out of memory");
+            }
+        }
+        if ((w = cs_yaml_get(v, "port")) != NULL) {
+            if ((rc = cs_yaml_int(c->yaml, w, 0, 65535, &num)) != CS_OK) {
+                return rc;
+            }
+            c->http_port = (int)num;
+        }
+        if ((w = cs_yaml_get(v, "static_dir")) != NULL && (rc = path_value(c, w, &c->http_static_dir)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "alerts")) != NULL) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "alerts", alert_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "aggregate_window")) != NULL &&
+            (rc = cs_yaml_int(c->yaml, w, 0, 86400 * 30, &c->aggregate_window_s)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "pipeline")) != NULL) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "pipeline", pipe_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "queue_capacity")) != NULL &&
+            (rc = cs_yaml_int(c->yaml, w, 1, 10000000, &c->queue_capacity)) != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+cs_rc cs_config_load(const char *path, cs_config **out)
+{
+    cs_config *c = calloc(1, sizeof *c);
+    const char *slash;
+    cs_rc rc;
+
+    *out = NULL;
+    if (c == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    c->log_level = -1;
+    c->http_port = 0;
+    c->aggregate_window_s = 300;
+    c->queue_capacity = 4096;
+    c->path = strdup(path);
+    slash = strrchr(path, '/');
+    c->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    c->http_listen = strdup("127.0.0.1");
+    if (c->path == NULL || c->dir == NULL || c->http_listen == NULL) {
+        rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (c->dir[0] == '\0') {
+        free(c->dir);
+        c->dir = strdup("/");
+    }
+    rc = cs_yaml_load_file(path, &c->yaml);
+    if (rc != CS_OK) {
+        goto fail;
+    }
+    if (c->yaml->ndocs != 1) {
+        rc = cs_err_set(CS_ERR_CONFIG, "%s: expected one YAML document, found %zu", path, c->yaml->ndocs);
+        goto fail;
+    }
+    rc = load_root(c, c->yaml->docs[0]);
+    if (rc != CS_OK) {
+        goto fail;
+    }
+    if (c->store_path == NULL && (c->store_path = cs_config_resolve(c->dir, "citysoc.db")) == NULL) {
+        rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    *out = c;
+    return CS_OK;
+fail:
+    cs_config_free(c);
+    return rc;
+}
+
+void cs_config_free(cs_config *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < c->nrule_paths; i++) {
+        free(c->rule_paths[i]);
+    }
+    free(c->rule_paths);
+    for (size_t i = 0; i < c->npcaps; i++) {
+        free(c->pcaps[i]);
+    }
+    free(c->pcaps);
+    for (size_t i = 0; i < c->nlogs; i++) {
+        free(c->logs[i].path);
+        free(c->logs[i].format);
+    }
+    free(c->logs);
+    for (size_t i = 0; i < c->nplugins; i++) {
+        free(c->plugins[i].name);
+        free(c->plugins[i].path);
+    }
+    free(c->plugins);
+    free(c->plugin_dir);
+    free(c->inventory_path);
+    free(c->store_path);
+    free(c->http_listen);
+    free(c->http_static_dir);
+    free(c->dir);
+    free(c->path);
+    cs_yaml_free(c->yaml);
+    free(c);
+}

@@ -1,0 +1,66 @@
+/* config.h - the citysoc configuration file (YAML).
+ *
+ * Every key is known: an unknown key, a wrong type or an out-of-range value
+ * is refused with file:line and the list of keys that are allowed there.
+ * Relative paths are resolved against the directory of the configuration
+ * file, so a configuration works from any working directory.
+ *
+ * Ownership: cs_config_load() returns a config the caller frees with
+ * cs_config_free(); all strings and the kept YAML tree (plugin sections are
+ * validated later by the plugin host) belong to it.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "yamltree.h"
+
+typedef struct cs_log_input {
+    char *path;
+    char *format;    /* "syslog" (RFC 3164/5424 auto) for now */
+} cs_log_input;
+
+typedef struct cs_plugin_conf {
+    char *name;               /* plugin name: <plugin_dir>/cs_<name>.so */
+    char *path;               /* explicit path (resolved), or NULL */
+    const cs_yaml_node *config;   /* points into cs_config.yaml; may be NULL */
+} cs_plugin_conf;
+
+typedef struct cs_config {
+    cs_yaml_file *yaml;
+    char *path;
+    char *dir;
+    int log_level;            /* cs_log_level */
+    char *store_path;
+    char **rule_paths;
+    size_t nrule_paths;
+    char *inventory_path;     /* may be NULL */
+    char **pcaps;
+    size_t npcaps;
+    cs_log_input *logs;
+    size_t nlogs;
+    char *plugin_dir;         /* NULL: next to the binary */
+    cs_plugin_conf *plugins;
+    size_t nplugins;
+    char *http_listen;
+    int http_port;            /* 0 = no HTTP server */
+    char *http_static_dir;    /* NULL: none */
+    int64_t aggregate_window_s;
+    int64_t queue_capacity;
+} cs_config;
+
+cs_rc cs_config_load(const char *path, cs_config **out);
+void cs_config_free(cs_config *c);
+
+/* Join a path to the config directory unless absolute. Caller frees. */
+char *cs_config_resolve(const char *dir, const char *path);
+
+/* Generic check for any YAML mapping: every key must be in `allowed`
+ * (NULL-terminated). Sets "file:line: unknown key 'x' in <where> (allowed: ...)". */
+cs_rc cs_config_check_keys(const cs_yaml_file *f, const cs_yaml_node *map, const char *where,
+                           const char *const *allowed);
+
+#endif

