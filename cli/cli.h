@@ -51,6 +51,9 @@ typedef struct cs_input_stats {
 size_t cs_feed_inputs(char **pcaps, size_t npcaps, char **logs, size_t nlogs, const char *log_format,
                       cs_event_sink sink, void *ud, cs_input_stats *st);
 
+/* Parse a whole number option in [min, max]; prints the usage error itself. */
+bool cs_cli_parse_long(const char *opt, const char *arg, long min, long max, long *out);
+
 /* Directory of the running binary (for plugins/ next to it). Caller frees. */
 char *cs_self_dir(void);
 

@@ -57,15 +57,11 @@ int cs_cmd_alerts(int argc, char **argv)
         case 'c':
             config = optarg;
             break;
-        case 'l': {
-            char *end;
-            limit = strtol(optarg, &end, 10);
-            if (*end != '\0' || limit < 0) {
-                cs_cli_error("--limit must be a whole number >= 0, not '%s'", optarg);
+        case 'l':
+            if (!cs_cli_parse_long("--limit", optarg, 0, 1000000000L, &limit)) {
                 return CS_EXIT_USAGE;
             }
             break;
-        }
         case 'j':
             json = true;
             break;

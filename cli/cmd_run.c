@@ -110,15 +110,11 @@ int cs_cmd_run(int argc, char **argv)
         case 'd':
             db = optarg;
             break;
-        case 'p': {
-            char *end;
-            port = strtol(optarg, &end, 10);
-            if (*end != '\0' || port < 0 || port > 65535) {
-                cs_cli_error("--port must be 0..65535, not '%s'", optarg);
+        case 'p':
+            if (!cs_cli_parse_long("--port", optarg, 0, 65535, &port)) {
                 return CS_EXIT_USAGE;
             }
             break;
-        }
         case 'h':
             fputs(usage, stdout);
             return CS_EXIT_OK;

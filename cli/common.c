@@ -2,6 +2,7 @@
  * inputs. */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,6 +21,20 @@ void cs_cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+bool cs_cli_parse_long(const char *opt, const char *arg, long min, long max, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+        cs_cli_error("%s must be a whole number from %ld to %ld, not '%s'", opt, min, max, arg);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 char *cs_self_dir(void)

@@ -20,6 +20,8 @@
  */
 #include "ndpi_wrap.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,22 @@ struct cs_dpi {
     size_t nspare;
 };
 
+/* nDPI 4.2: module init/exit "MUST NOT run in parallel" (global tables,
+ * libgcrypt start-up). Replays on different threads take turns here; the
+ * packet path itself needs no lock. */
+static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Our own readability check first: a clear sentence, and no nDPI printf. */
+static cs_rc check_file(const char *path, const char *what)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        return cs_err_set(CS_ERR_CONFIG, "%s: cannot read nDPI %s file: %s", path, what, strerror(errno));
+    }
+    fclose(fp);
+    return CS_OK;
+}
+
 cs_rc cs_dpi_open(cs_dpi **out, const cs_dpi_files *files)
 {
     cs_dpi *d;
@@ -73,11 +91,20 @@ cs_rc cs_dpi_open(cs_dpi **out, const cs_dpi_files *files)
     cs_rc rc = CS_OK;
 
     *out = NULL;
+    if (files != NULL &&
+        ((files->protos != NULL && (rc = check_file(files->protos, "protocols")) != CS_OK) ||
+         (files->categories != NULL && (rc = check_file(files->categories, "categories")) != CS_OK) ||
+         (files->risky_domains != NULL && (rc = check_file(files->risky_domains, "risky domains")) != CS_OK) ||
+         (files->ja3 != NULL && (rc = check_file(files->ja3, "JA3")) != CS_OK) ||
+         (files->sha1 != NULL && (rc = check_file(files->sha1, "SHA-1")) != CS_OK))) {
+        return rc;
+    }
     d = calloc(1, sizeof *d);
     if (d == NULL) {
         return cs_err_set(CS_ERR_NOMEM, "out of memory creating the nDPI detector");
     }
     d->spare = calloc(FLOW_CACHE_MAX, sizeof *d->spare);
+    pthread_mutex_lock(&g_init_lock);
     d->mod = ndpi_init_detection_module(ndpi_no_prefs);
     if (d->spare == NULL || d->mod == NULL) {
         rc = cs_err_set(CS_ERR_NOMEM, "nDPI detection module initialisation failed");
@@ -111,9 +138,11 @@ cs_rc cs_dpi_open(cs_dpi **out, const cs_dpi_files *files)
         }
     }
     ndpi_finalize_initialization(d->mod);
+    pthread_mutex_unlock(&g_init_lock);
     *out = d;
     return CS_OK;
 fail:
+    pthread_mutex_unlock(&g_init_lock);
     cs_dpi_close(d);
     return rc;
 }
@@ -128,7 +157,9 @@ void cs_dpi_close(cs_dpi *d)
     }
     free(d->spare);
     if (d->mod != NULL) {
+        pthread_mutex_lock(&g_init_lock);
         ndpi_exit_detection_module(d->mod);
+        pthread_mutex_unlock(&g_init_lock);
     }
     free(d);
 }
@@ -305,6 +336,23 @@ void cs_dpi_finish(cs_dpi *d, cs_dpi_flow *f)
     /* ndpiReader gives up on every flow still in detection at the end,
      * whether or not an app protocol was already found. */
     finalize(d, f, ndpi_detection_giveup(d->mod, f->nf, 1, &guessed));
+}
+
+void cs_dpi_snapshot(cs_dpi *d, const cs_dpi_flow *f, cs_dpi_flow *out)
+{
+    (void)d;
+    memset(out, 0, sizeof *out);
+    out->master = f->master;
+    out->app = f->app;
+    out->category = f->category;
+    out->pkts = f->pkts;
+    out->done = 1;
+    if (f->done) {
+        out->confidence = f->confidence;
+        out->risk = f->risk;   /* meta stays with f: only live state is copied here */
+    } else if (f->nf != NULL) {
+        copy_result(out, f->nf);
+    }
 }
 
 void cs_dpi_flow_clear(cs_dpi *d, cs_dpi_flow *f)

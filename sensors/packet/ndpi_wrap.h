@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "event.h"
+#include "../../runtime/event.h"
 
 typedef struct cs_dpi cs_dpi;
 typedef struct cs_dpi_meta cs_dpi_meta;
@@ -47,6 +47,11 @@ void cs_dpi_packet(cs_dpi *d, cs_dpi_flow *f, const uint8_t *l3, uint32_t l3_len
 /* End detection now (ndpi_detection_giveup with guessing when it was still
  * running) and release the nDPI flow state. Idempotent. */
 void cs_dpi_finish(cs_dpi *d, cs_dpi_flow *f);
+
+/* A provisional copy of the current verdict and metadata in out, detection
+ * going on (used for active-timeout records). out owns its metadata: release
+ * it with cs_dpi_flow_clear(). */
+void cs_dpi_snapshot(cs_dpi *d, const cs_dpi_flow *f, cs_dpi_flow *out);
 
 /* Free everything the record holds (live state and result); leaves it zeroed. */
 void cs_dpi_flow_clear(cs_dpi *d, cs_dpi_flow *f);

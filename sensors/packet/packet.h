@@ -55,8 +55,9 @@
  * type, dns.response_code, http.request.method, url.original (request target,
  * host stripped), url.domain, user_agent.original, http.response.status_code,
  * tls.client.server_name, tls.client.ja3, tls.server.ja3s, tls.version;
- * observer.name when a sensor name is set. Bytes are pcap wire lengths
- * (frame length including link headers, like ndpiReader).
+ * observer.name when a sensor name is set. Bytes are the pcap records' wire
+ * lengths (whole frames, link-layer headers included; ndpiReader counts the
+ * captured length, which differs only on snaplen-cut captures).
  */
 #ifndef CS_PACKET_PACKET_H
 #define CS_PACKET_PACKET_H
@@ -64,7 +65,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "../../runtime/event.h"
 
 /* Sink takes ownership of ev (frees it); non-zero return stops the replay. */
 typedef cs_rc (*cs_event_sink)(cs_event *ev, void *ud);

@@ -35,6 +35,7 @@
 #define READ_BUFFER (256u * 1024u)
 #define FRAG_SLOTS 1024u
 #define FRAG_MAX_AGE_US (30ll * 1000000)
+#define MAX_TS_SEC 4000000000000ll   /* 4e18 us: fits int64 with room for differences */
 
 typedef struct frag_ent {
     uint8_t src[16], dst[16];
@@ -94,6 +95,16 @@ static int has_ports(uint8_t proto)
     return proto == 6 || proto == 17 || proto == 132;
 }
 
+/* ECS event.duration is in nanoseconds; saturate rather than overflow. */
+static int64_t duration_ns(int64_t first_us, int64_t last_us)
+{
+    int64_t d = last_us - first_us;
+    if (d <= 0) {
+        return 0;
+    }
+    return d > INT64_MAX / 1000 ? INT64_MAX : d * 1000;
+}
+
 static void side_ip(const cs_flow *f, int side, cs_ip *ip)
 {
     memset(ip, 0, sizeof *ip);
@@ -112,18 +123,27 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
     size_t cid_len;
     const char *tn = transport_name(f->key.proto);
     int ports = has_ports(f->key.proto);
+    cs_dpi_flow snap;
+    const cs_dpi_flow *dv = &f->dpi;
     cs_rc rc = CS_OK;
 
-    cs_dpi_finish(r->dpi, &f->dpi);
+    if (reason == CS_END_ACTIVE && !f->dpi.done) {
+        /* The flow goes on: label this record provisionally, keep detecting. */
+        cs_dpi_snapshot(r->dpi, &f->dpi, &snap);
+        dv = &snap;
+    } else {
+        cs_dpi_finish(r->dpi, &f->dpi);
+    }
     ev = cs_event_new_sized(CS_KIND_FLOW, f->first_us, 48, 512);
     if (ev == NULL) {
-        return cs_err_set(CS_ERR_NOMEM, "out of memory building a flow event");
+        rc = cs_err_set(CS_ERR_NOMEM, "out of memory building a flow event");
+        goto fail;
     }
     side_ip(f, s, &sip);
     side_ip(f, d, &dip);
     if ((rc = cs_event_add_time(&ev, CS_F_EVENT_START, f->first_us)) ||
         (rc = cs_event_add_time(&ev, CS_F_EVENT_END, f->last_us)) ||
-        (rc = cs_event_add_int(&ev, CS_F_EVENT_DURATION, (f->last_us - f->first_us) * 1000)) ||
+        (rc = cs_event_add_int(&ev, CS_F_EVENT_DURATION, duration_ns(f->first_us, f->last_us))) ||
         (rc = cs_event_add_ip(&ev, CS_F_SOURCE_IP, &sip))) {
         goto fail;
     }
@@ -168,7 +188,7 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
     if (f->key.vlan != 0xffff && (rc = cs_event_add_int(&ev, CS_F_NETWORK_VLAN_ID, f->key.vlan))) {
         goto fail;
     }
-    if ((rc = cs_dpi_add_fields(r->dpi, &f->dpi, &ev)) ||
+    if ((rc = cs_dpi_add_fields(r->dpi, dv, &ev)) ||
         (rc = cs_event_add_int(&ev, CS_F_CS_FLOW_ID, f->id)) ||
         (rc = cs_event_add_cstr(&ev, CS_F_CS_FLOW_END_REASON, end_names[reason]))) {
         goto fail;
@@ -180,9 +200,13 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
     if (reason == CS_END_EVICTED) {
         r->st.flows_evicted++;
     }
-    return r->sink(ev, r->ud);   /* the sink owns ev from here, whatever it returns */
+    rc = r->sink(ev, r->ud);   /* the sink owns ev from here, whatever it returns */
+    ev = NULL;
 fail:
     cs_event_free(ev);
+    if (dv == &snap) {
+        cs_dpi_flow_clear(r->dpi, &snap);
+    }
     return rc;
 }
 
@@ -421,10 +445,19 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
 
 static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000 + (int64_t)h->ts.tv_usec;
+    int64_t sec = (int64_t)h->ts.tv_sec;
+    int64_t ts;
     cs_pkt p;
     cs_rc rc;
 
+    /* pcapng can carry any 64-bit time: keep it in [1970, ~128000 years] so
+     * microsecond arithmetic (and differences) can never overflow. */
+    if (sec < 0) {
+        sec = 0;
+    } else if (sec > MAX_TS_SEC) {
+        sec = MAX_TS_SEC;
+    }
+    ts = sec * 1000000 + ((int64_t)h->ts.tv_usec % 1000000);
     r->st.packets++;
     r->st.bytes += h->len;
     if (!r->started || ts > r->now_us) {
@@ -449,13 +482,16 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
     }
 }
 
-/* Emit every open flow in order of first packet, then drop the empty ones. */
+/* Emit every flow with packets, in order of first packet (empty records are dropped later). */
 static cs_rc flush_all(replay *r)
 {
     uint32_t idx;
     cs_rc rc;
     while ((idx = r->ft.age_head) != 0) {
-        if ((rc = end_flow(r, idx, CS_END_EOF)) != CS_OK) {
+        const cs_flow *f = cs_flow_at(&r->ft, idx);
+        /* A flow already closed by FIN/RST keeps that reason. */
+        cs_flow_end why = f->list == CS_FLOW_LIST_CLOSING ? (cs_flow_end)f->end_reason : CS_END_EOF;
+        if ((rc = end_flow(r, idx, why)) != CS_OK) {
             return rc;
         }
     }
