@@ -48,8 +48,17 @@ void cs_engine_close(cs_engine *e);
 typedef struct cs_input_stats {
     unsigned long long packets, flows, lines;
 } cs_input_stats;
-size_t cs_feed_inputs(char **pcaps, size_t npcaps, char **logs, size_t nlogs, const char *log_format,
-                      cs_event_sink sink, void *ud, cs_input_stats *st);
+typedef struct cs_feed {
+    char **pcaps;
+    size_t npcaps;
+    char **logs;             /* "-" = standard input */
+    const char **formats;    /* one per log */
+    const char **hosts;      /* one per log, may be NULL entries */
+    size_t nlogs;
+    size_t max_line;
+    int tz_offset_s;
+} cs_feed;
+size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_stats *st);
 
 /* Parse a whole number option in [min, max]; prints the usage error itself. */
 bool cs_cli_parse_long(const char *opt, const char *arg, long min, long max, long *out);

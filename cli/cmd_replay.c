@@ -5,13 +5,14 @@
 #include <string.h>
 
 #include "../runtime/log.h"
+#include "../sensors/logs/logparse.h"
 #include "cli.h"
 
 #define MAX_ARGS 256
 
 static const char usage[] =
-    "usage: citysoc replay [--pcap FILE]... [--log FILE]... [--log-format syslog]\n"
-    "                      [--rules PATH]... [--inventory FILE] [--plugin SO]...\n"
+    "usage: citysoc replay [--pcap FILE]... [--log-format NAME] [--host NAME] [--log FILE]...\n"
+    "                      [--max-line N] [--rules PATH]... [--inventory FILE] [--plugin SO]...\n"
     "                      [--events OUT]... [--alerts OUT]... [--db FILE] [-c CONFIG]\n"
     "\n"
     "Analyse captures and log files offline: every flow and log line becomes an\n"
@@ -20,8 +21,13 @@ static const char usage[] =
     "plugins come from the configuration (the inputs still come from here).\n"
     "\n"
     "  --pcap FILE        a pcap or pcapng capture\n"
-    "  --log FILE         a syslog file (RFC 3164 or RFC 5424 lines)\n"
-    "  --log-format NAME  syslog (default)\n"
+    "  --log FILE         a log file ('-' = standard input)\n"
+    "  --log-format NAME  format of the --log files that follow it: auto (default: decided\n"
+    "                     per line), syslog, sshd, nginx, apache, nginx-error, apache-error,\n"
+    "                     auditd, json (Suricata EVE and Zeek recognised), cef, kv\n"
+    "  --host NAME        host.name for lines of the --log files that follow that name no\n"
+    "                     host (web access logs), so they map to their system\n"
+    "  --max-line N       cut log lines longer than N bytes (default 65536; counted)\n"
     "  --rules PATH       a Sigma rule file or a directory of them\n"
     "  --inventory FILE   the city's information systems (YAML)\n"
     "  --plugin SO        a detection plugin to load\n"
@@ -89,11 +95,17 @@ int cs_cmd_replay(int argc, char **argv)
         {"inventory", required_argument, NULL, 'i'}, {"plugin", required_argument, NULL, 'P'},
         {"events", required_argument, NULL, 'e'}, {"alerts", required_argument, NULL, 'a'},
         {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
+        {"max-line", required_argument, NULL, 'm'}, {"host", required_argument, NULL, 'H'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     list pcaps = {0}, logs = {0}, rules = {0}, plugins = {0}, events = {0}, alerts = {0};
-    const char *log_format = "syslog";
+    const char *log_format = "auto";
+    const char *formats[MAX_ARGS];
+    const char *hosts[MAX_ARGS];
+    const char *log_host = NULL;
+    long max_line = 65536;
+    cs_feed feed;
     const char *inventory = NULL;
     const char *db = NULL;
     const char *config = NULL;
@@ -117,10 +129,24 @@ int cs_cmd_replay(int argc, char **argv)
             r = push(&pcaps, optarg, "--pcap");
             break;
         case 'l':
+            formats[logs.n < MAX_ARGS ? logs.n : 0] = log_format;
+            hosts[logs.n < MAX_ARGS ? logs.n : 0] = log_host;
             r = push(&logs, optarg, "--log");
             break;
         case 'f':
+            if (cs_log_format_parse(optarg) < 0) {
+                cs_cli_error("unknown --log-format '%s' (known: %s)", optarg, cs_log_format_names());
+                return CS_EXIT_USAGE;
+            }
             log_format = optarg;
+            break;
+        case 'H':
+            log_host = optarg;
+            break;
+        case 'm':
+            if (!cs_cli_parse_long("--max-line", optarg, 256, 64L * 1024 * 1024, &max_line)) {
+                return CS_EXIT_USAGE;
+            }
             break;
         case 'r':
             r = push(&rules, optarg, "--rules");
@@ -174,10 +200,6 @@ int cs_cmd_replay(int argc, char **argv)
         fputs(usage, stderr);
         return CS_EXIT_USAGE;
     }
-    if (strcmp(log_format, "syslog") != 0) {
-        cs_cli_error("unknown --log-format '%s' (known: syslog)", log_format);
-        return CS_EXIT_USAGE;
-    }
     if (config != NULL) {
         if ((rc = cs_config_load(config, &cfg)) != CS_OK) {
             cs_cli_error("%s", cs_err_msg());
@@ -214,7 +236,16 @@ int cs_cmd_replay(int argc, char **argv)
         status = CS_EXIT_FAIL;
         goto out;
     }
-    failed = cs_feed_inputs(pcaps.v, pcaps.n, logs.v, logs.n, log_format, cs_pipeline_submit, eng.pipeline, &ist);
+    memset(&feed, 0, sizeof feed);
+    feed.pcaps = pcaps.v;
+    feed.npcaps = pcaps.n;
+    feed.logs = logs.v;
+    feed.formats = formats;
+    feed.hosts = hosts;
+    feed.nlogs = logs.n;
+    feed.max_line = (size_t)max_line;
+    feed.tz_offset_s = cfg != NULL ? cfg->tz_offset_s : 0;
+    failed = cs_feed_inputs(&feed, cs_pipeline_submit, eng.pipeline, &ist);
     rc = cs_pipeline_finish(eng.pipeline);
     if (rc != CS_OK) {
         cs_cli_error("%s", cs_err_msg());

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../runtime/log.h"
+#include "../sensors/logs/collect.h"
 #include "../ui/http.h"
 #include "cli.h"
 
@@ -35,14 +36,21 @@ typedef struct run_state {
     atomic_bool inputs_done;
     atomic_ullong failed_inputs;
     cs_input_stats ist;
+    cs_collector *collector;
 } run_state;
 
 static void *inputs_main(void *arg)
 {
     run_state *r = arg;
     char **logs = calloc(r->cfg->nlogs + 1, sizeof *logs);
+    const char **formats = calloc(r->cfg->nlogs + 1, sizeof *formats);
+    const char **hosts = calloc(r->cfg->nlogs + 1, sizeof *hosts);
+    cs_feed feed;
     size_t failed;
-    if (logs == NULL) {
+    if (logs == NULL || formats == NULL || hosts == NULL) {
+        free(logs);
+        free(formats);
+        free(hosts);
         cs_cli_error("out of memory");
         atomic_store(&r->failed_inputs, 1);
         atomic_store(&r->inputs_done, true);
@@ -50,10 +58,22 @@ static void *inputs_main(void *arg)
     }
     for (size_t i = 0; i < r->cfg->nlogs; i++) {
         logs[i] = r->cfg->logs[i].path;
+        formats[i] = r->cfg->logs[i].format;
+        hosts[i] = r->cfg->logs[i].host;
     }
-    failed = cs_feed_inputs(r->cfg->pcaps, r->cfg->npcaps, logs, r->cfg->nlogs, "syslog", cs_pipeline_submit,
-                            r->eng.pipeline, &r->ist);
+    memset(&feed, 0, sizeof feed);
+    feed.pcaps = r->cfg->pcaps;
+    feed.npcaps = r->cfg->npcaps;
+    feed.logs = logs;
+    feed.formats = formats;
+    feed.hosts = hosts;
+    feed.nlogs = r->cfg->nlogs;
+    feed.max_line = (size_t)r->cfg->max_line;
+    feed.tz_offset_s = r->cfg->tz_offset_s;
+    failed = cs_feed_inputs(&feed, cs_pipeline_submit, r->eng.pipeline, &r->ist);
     free(logs);
+    free(formats);
+    free(hosts);
     atomic_store(&r->failed_inputs, failed);
     atomic_store(&r->inputs_done, true);
     CS_INFO("run", "configured inputs read: %llu packets, %llu flows, %llu log lines", r->ist.packets,
@@ -75,6 +95,8 @@ static void health(cs_buf *b, void *ud)
                   (unsigned long long)st.alert_updates, (unsigned long long)st.rule_matches,
                   (unsigned long long)st.unassigned, (unsigned long long)st.queue_waits,
                   (unsigned long long)st.output_errors);
+    cs_buf_printf(b, ",\"queue_drops\":%llu,", (unsigned long long)st.queue_drops);
+    cs_collector_stats_json(r->collector, b);
 }
 
 int cs_cmd_run(int argc, char **argv)
@@ -153,6 +175,16 @@ int cs_cmd_run(int argc, char **argv)
         status = CS_EXIT_FAIL;
         goto out;
     }
+    if ((rc = cs_collector_start(r.cfg, cs_pipeline_submit, cs_pipeline_try_submit, r.eng.pipeline,
+                                 &r.collector)) != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < r.cfg->nsyslogs; i++) {  /* listeners may have picked their port */
+        fprintf(stdout, "citysoc: %s listening on %s %s port %d\n", r.cfg->syslogs[i].name,
+                r.cfg->syslogs[i].transport, r.cfg->syslogs[i].listen, cs_collector_syslog_port(r.collector, i));
+    }
     memset(&ho, 0, sizeof ho);
     ho.listen = r.cfg->http_listen;
     ho.port = port >= 0 ? (int)port : r.cfg->http_port;
@@ -175,10 +207,13 @@ int cs_cmd_run(int argc, char **argv)
         goto out;
     }
     inputs_started = true;
+    fflush(stdout);
     sigwait(&set, &sig);
     CS_INFO("run", "signal %d: stopping", sig);
 out:
     cs_http_stop(http);
+    cs_collector_stop(r.collector);   /* lines already read are delivered */
+    r.collector = NULL;
     if (inputs_started) {
         pthread_join(r.inputs, NULL);   /* file inputs finish; nothing accepted is dropped */
     }

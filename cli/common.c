@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../runtime/log.h"
-#include "../sensors/logs/syslog.h"
+#include "../sensors/logs/collect.h"
 #include "../sensors/packet/packet.h"
 
 void cs_cli_error(const char *fmt, ...)
@@ -143,34 +143,33 @@ void cs_engine_close(cs_engine *e)
     memset(e, 0, sizeof *e);
 }
 
-size_t cs_feed_inputs(char **pcaps, size_t npcaps, char **logs, size_t nlogs, const char *log_format,
-                      cs_event_sink sink, void *ud, cs_input_stats *st)
+size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_stats *st)
 {
     size_t failed = 0;
     memset(st, 0, sizeof *st);
-    for (size_t i = 0; i < npcaps; i++) {
+    for (size_t i = 0; i < f->npcaps; i++) {
         cs_packet_stats ps;
-        cs_rc rc = cs_packet_replay_file(pcaps[i], NULL, sink, ud, &ps);
+        cs_rc rc = cs_packet_replay_file(f->pcaps[i], NULL, sink, ud, &ps);
         st->packets += ps.packets;
         st->flows += ps.flows_emitted;
         if (rc != CS_OK) {
             cs_cli_error("%s", cs_err_msg());
             failed++;
         } else {
-            CS_INFO("packet", "%s: %llu packets, %llu flows", pcaps[i], (unsigned long long)ps.packets,
+            CS_INFO("packet", "%s: %llu packets, %llu flows", f->pcaps[i], (unsigned long long)ps.packets,
                     (unsigned long long)ps.flows_emitted);
         }
     }
-    for (size_t i = 0; i < nlogs; i++) {
-        cs_logfile_stats ls;
-        cs_rc rc = cs_logfile_replay(logs[i], log_format, NULL, sink, ud, &ls);
+    for (size_t i = 0; i < f->nlogs; i++) {
+        cs_collect_file_stats ls;
+        cs_rc rc = cs_collect_file(f->logs[i], f->formats[i], f->hosts ? f->hosts[i] : NULL, f->max_line, f->tz_offset_s, sink, ud, &ls);
         st->lines += ls.lines;
         if (rc != CS_OK) {
             cs_cli_error("%s", cs_err_msg());
             failed++;
         } else if (ls.truncated > 0) {
-            CS_WARN("logs", "%s: %llu line(s) longer than %u bytes were cut and tagged citysoc.truncated",
-                    logs[i], (unsigned long long)ls.truncated, CS_LOG_LINE_MAX);
+            CS_WARN("logs", "%s: %llu line(s) longer than %zu bytes were cut and tagged citysoc.truncated",
+                    f->logs[i], (unsigned long long)ls.truncated, f->max_line);
         }
     }
     return failed;

@@ -170,29 +170,35 @@ static cs_rc close_stale(cs_alerter *a, int64_t now)
     return reindex(a, a->index_cap);
 }
 
+/* The key says who did it to what: source>target. The target is the
+ * destination address, else the reporting host (a log line's host is the
+ * machine under attack), so one attacker against two servers is two alerts. */
 static void derive_key(const cs_event *ev, char *buf, size_t sz)
 {
     cs_ip s, d;
-    char sb[64], db[64];
+    char sb[64], tb[256];
     const char *t;
     size_t tl;
     bool hs = cs_event_get_ip(ev, CS_F_SOURCE_IP, &s);
     bool hd = cs_event_get_ip(ev, CS_F_DESTINATION_IP, &d);
-    if (hs || hd) {
-        sb[0] = db[0] = '\0';
-        if (hs) {
-            cs_ip_format(&s, sb, sizeof sb);
-        }
-        if (hd) {
-            cs_ip_format(&d, db, sizeof db);
-        }
-        snprintf(buf, sz, "%s>%s", sb, db);
+    sb[0] = tb[0] = '\0';
+    if (hs) {
+        cs_ip_format(&s, sb, sizeof sb);
+    }
+    if (hd) {
+        cs_ip_format(&d, tb, sizeof tb);
     } else if (cs_event_get_str(ev, CS_F_HOST_NAME, &t, &tl)) {
-        snprintf(buf, sz, "host:%.*s", (int)(tl > 200 ? 200 : tl), t);
-    } else if (cs_event_get_str(ev, CS_F_USER_NAME, &t, &tl)) {
-        snprintf(buf, sz, "user:%.*s", (int)(tl > 200 ? 200 : tl), t);
-    } else {
+        snprintf(tb, sizeof tb, "host:%.*s", (int)(tl > 200 ? 200 : tl), t);
+    }
+    if (!hs && tb[0] == '\0' && cs_event_get_str(ev, CS_F_USER_NAME, &t, &tl)) {
+        snprintf(sb, sizeof sb, "user:%.*s", (int)(tl > 50 ? 50 : tl), t);
+    }
+    if (sb[0] == '\0' && tb[0] == '\0') {
         snprintf(buf, sz, "-");
+    } else if (sb[0] == '\0') {
+        snprintf(buf, sz, "%s", tb);
+    } else {
+        snprintf(buf, sz, "%s>%s", sb, tb);
     }
 }
 

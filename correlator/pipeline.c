@@ -248,6 +248,16 @@ cs_rc cs_pipeline_submit(cs_event *ev, void *ud)
     return CS_OK;
 }
 
+cs_rc cs_pipeline_try_submit(cs_event *ev, void *ud)
+{
+    cs_pipeline *p = ud;
+    cs_rc rc = cs_queue_try_push(p->q, ev);
+    if (rc == CS_ERR_CLOSED) {
+        return cs_err_set(rc, "the correlator is no longer accepting events");
+    }
+    return rc;
+}
+
 typedef struct alert_out_ctx {
     cs_pipeline *p;
 } alert_out_ctx;
@@ -299,9 +309,14 @@ cs_rc cs_pipeline_finish(cs_pipeline *p)
 
 void cs_pipeline_get_stats(cs_pipeline *p, cs_pipeline_stats *st)
 {
+    cs_queue_stats qs;
+    cs_queue_get_stats(p->q, &qs);
     pthread_mutex_lock(&p->stats_lock);
     *st = p->st;
     pthread_mutex_unlock(&p->stats_lock);
+    st->queue_waits = qs.waits;
+    st->queue_high_water = qs.high_water;
+    st->queue_drops = qs.dropped;
 }
 
 void cs_pipeline_free(cs_pipeline *p)

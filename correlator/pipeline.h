@@ -42,7 +42,7 @@ typedef struct cs_pipeline_opts {
 
 typedef struct cs_pipeline_stats {
     uint64_t events, alerts, alert_updates, unassigned, rule_matches, output_errors;
-    uint64_t queue_waits, queue_high_water;
+    uint64_t queue_waits, queue_high_water, queue_drops;
     bool finished;
 } cs_pipeline_stats;
 
@@ -54,6 +54,9 @@ cs_rc cs_pipeline_load_plugin(cs_pipeline *p, const char *path, const cs_yaml_fi
 cs_rc cs_pipeline_start(cs_pipeline *p);
 /* cs_event_sink: ud is the pipeline. Takes ownership of ev. */
 cs_rc cs_pipeline_submit(cs_event *ev, void *ud);
+/* Non-blocking variant for live inputs: CS_ERR_FULL when the queue is full
+ * (the event is NOT taken; the caller counts the drop and frees or retries). */
+cs_rc cs_pipeline_try_submit(cs_event *ev, void *ud);
 /* No more input: drain, flush alerts, stop threads. Returns the first error. */
 cs_rc cs_pipeline_finish(cs_pipeline *p);
 void cs_pipeline_get_stats(cs_pipeline *p, cs_pipeline_stats *st);

@@ -213,6 +213,8 @@ static void put_rnd(gen *g, wbuf *w, size_t n)
     }
 }
 
+static void vput_fmt(wbuf *w, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void vput_fmt(wbuf *w, const char *fmt, va_list ap)
 {
     int n = w->over ? 0 : vsnprintf((char *)w->b + w->n, sizeof w->b - w->n, fmt, ap);

@@ -108,59 +108,275 @@ static cs_rc path_list(cs_config *c, const cs_yaml_node *n, char ***out, size_t 
     return CS_OK;
 }
 
+static cs_rc dup_scalar(cs_config *c, const cs_yaml_node *n, char **out)
+{
+    const char *s;
+    cs_rc rc = cs_yaml_str(c->yaml, n, &s);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    free(*out);
+    *out = strdup(s);
+    return *out ? CS_OK : cs_err_set(CS_ERR_NOMEM, "out of memory");
+}
+
+static cs_rc load_logs(cs_config *c, const cs_yaml_node *v)
+{
+    static const char *const log_keys[] = {"path", "format", "host", NULL};
+    cs_rc rc = CS_OK;
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.logs must be a list", c->path, v->line);
+    }
+    c->logs = calloc(v->n ? v->n : 1, sizeof *c->logs);
+    if (c->logs == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n && rc == CS_OK; i++) {
+        const cs_yaml_node *item = v->items[i];
+        const cs_yaml_node *p, *fmt;
+        cs_log_input *li = &c->logs[c->nlogs++];
+        li->line = item->line;
+        if (item->type == CS_YAML_SCALAR) {
+            rc = path_value(c, item, &li->path);
+        } else if ((rc = cs_config_check_keys(c->yaml, item, "inputs.logs[]", log_keys)) == CS_OK) {
+            if ((p = cs_yaml_get(item, "path")) == NULL) {
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a log input needs a path", c->path, item->line);
+            } else {
+                rc = path_value(c, p, &li->path);
+            }
+            if (rc == CS_OK && (fmt = cs_yaml_get(item, "format")) != NULL) {
+                rc = dup_scalar(c, fmt, &li->format);
+                li->line = fmt->line;
+            }
+            if (rc == CS_OK && (p = cs_yaml_get(item, "host")) != NULL) {
+                rc = dup_scalar(c, p, &li->host);
+            }
+        }
+        if (rc == CS_OK && li->format == NULL && (li->format = strdup("auto")) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+    }
+    return rc;
+}
+
+static cs_rc load_tails(cs_config *c, const cs_yaml_node *v)
+{
+    static const char *const keys[] = {"paths", "format", "from_start", "host", NULL};
+    cs_rc rc = CS_OK;
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.tail must be a list", c->path, v->line);
+    }
+    c->tails = calloc(v->n ? v->n : 1, sizeof *c->tails);
+    if (c->tails == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n && rc == CS_OK; i++) {
+        const cs_yaml_node *item = v->items[i];
+        const cs_yaml_node *w;
+        cs_tail_input *t = &c->tails[c->ntails++];
+        t->line = item->line;
+        if ((rc = cs_config_check_keys(c->yaml, item, "inputs.tail[]", keys)) != CS_OK) {
+            break;
+        }
+        if ((w = cs_yaml_get(item, "paths")) == NULL) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a tail input needs paths", c->path, item->line);
+            break;
+        }
+        if ((rc = path_list(c, w, &t->paths, &t->npaths)) != CS_OK) {
+            break;
+        }
+        if ((w = cs_yaml_get(item, "format")) != NULL) {
+            rc = dup_scalar(c, w, &t->format);
+            t->line = w->line;
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "from_start")) != NULL) {
+            rc = cs_yaml_bool(c->yaml, w, &t->from_start);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "host")) != NULL) {
+            rc = dup_scalar(c, w, &t->host);
+        }
+        if (rc == CS_OK && t->format == NULL && (t->format = strdup("auto")) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+    }
+    return rc;
+}
+
+static cs_rc load_syslogs(cs_config *c, const cs_yaml_node *v)
+{
+    static const char *const keys[] = {"name", "transport", "listen", "port", "format", "tls_cert", "tls_key",
+                                       "tls_ca", "max_connections", "idle_timeout", NULL};
+    cs_rc rc = CS_OK;
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.syslog must be a list", c->path, v->line);
+    }
+    c->syslogs = calloc(v->n ? v->n : 1, sizeof *c->syslogs);
+    if (c->syslogs == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n && rc == CS_OK; i++) {
+        const cs_yaml_node *item = v->items[i];
+        const cs_yaml_node *w;
+        cs_syslog_input *s = &c->syslogs[c->nsyslogs++];
+        int64_t num;
+        s->line = item->line;
+        s->max_connections = 256;
+        s->idle_timeout_s = 300;
+        if ((rc = cs_config_check_keys(c->yaml, item, "inputs.syslog[]", keys)) != CS_OK) {
+            break;
+        }
+        if ((w = cs_yaml_get(item, "transport")) == NULL) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a syslog input needs a transport (udp, tcp or tls)", c->path,
+                            item->line);
+            break;
+        }
+        if ((rc = dup_scalar(c, w, &s->transport)) != CS_OK) {
+            break;
+        }
+        if (strcmp(s->transport, "udp") != 0 && strcmp(s->transport, "tcp") != 0 && strcmp(s->transport, "tls") != 0) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: transport '%s' is not udp, tcp or tls", c->path, w->line,
+                            s->transport);
+            break;
+        }
+        if ((w = cs_yaml_get(item, "port")) == NULL) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a syslog input needs a port", c->path, item->line);
+            break;
+        }
+        if ((rc = cs_yaml_int(c->yaml, w, 0, 65535, &num)) != CS_OK) {
+            break;
+        }
+        s->port = (int)num;
+        if ((w = cs_yaml_get(item, "listen")) != NULL) {
+            rc = dup_scalar(c, w, &s->listen);
+        } else if ((s->listen = strdup("127.0.0.1")) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "name")) != NULL) {
+            rc = dup_scalar(c, w, &s->name);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "format")) != NULL) {
+            rc = dup_scalar(c, w, &s->format);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "tls_cert")) != NULL) {
+            rc = path_value(c, w, &s->tls_cert);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "tls_key")) != NULL) {
+            rc = path_value(c, w, &s->tls_key);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "tls_ca")) != NULL) {
+            rc = path_value(c, w, &s->tls_ca);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "max_connections")) != NULL) {
+            rc = cs_yaml_int(c->yaml, w, 1, 65536, &num);
+            s->max_connections = (int)num;
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "idle_timeout")) != NULL) {
+            rc = cs_yaml_int(c->yaml, w, 1, 86400, &num);
+            s->idle_timeout_s = (int)num;
+        }
+        if (rc == CS_OK && strcmp(s->transport, "tls") == 0 && (s->tls_cert == NULL || s->tls_key == NULL)) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a tls syslog input needs tls_cert and tls_key", c->path,
+                            item->line);
+        }
+        if (rc == CS_OK && s->format == NULL && (s->format = strdup("syslog")) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+        if (rc == CS_OK && s->name == NULL) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "syslog-%s-%d", s->transport, s->port);
+            if ((s->name = strdup(nm)) == NULL) {
+                rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+            }
+        }
+    }
+    return rc;
+}
+
+/* "+07:00", "-0530", "UTC", "Z" -> seconds east of UTC */
+static bool parse_tz(const char *s, int *out)
+{
+    int sign, h, m;
+    size_t n = strlen(s);
+    if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0) {
+        *out = 0;
+        return true;
+    }
+    if ((n != 6 && n != 5) || (s[0] != '+' && s[0] != '-')) {
+        return false;
+    }
+    sign = s[0] == '-' ? -1 : 1;
+    if (s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9') {
+        return false;
+    }
+    h = (s[1] - '0') * 10 + (s[2] - '0');
+    s += n == 6 ? 4 : 3;
+    if (n == 6 && s[-1] != ':') {
+        return false;
+    }
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') {
+        return false;
+    }
+    m = (s[0] - '0') * 10 + (s[1] - '0');
+    if (h > 14 || m > 59) {
+        return false;
+    }
+    *out = sign * (h * 3600 + m * 60);
+    return true;
+}
+
 static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
 {
-    static const char *const keys[] = {"pcap", "logs", NULL};
-    static const char *const log_keys[] = {"path", "format", NULL};
+    static const char *const keys[] = {"pcap", "logs", "tail", "syslog", "stdin", "max_line",
+                                       "state_dir", "syslog_timezone", NULL};
     const cs_yaml_node *v;
     cs_rc rc = cs_config_check_keys(c->yaml, n, "inputs", keys);
     if (rc != CS_OK) {
         return rc;
     }
-    if ((v = cs_yaml_get(n, "pcap")) != NULL && !cs_yaml_is_null(v)) {
-        rc = path_list(c, v, &c->pcaps, &c->npcaps);
+    if ((v = cs_yaml_get(n, "pcap")) != NULL && !cs_yaml_is_null(v) &&
+        (rc = path_list(c, v, &c->pcaps, &c->npcaps)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "logs")) != NULL && !cs_yaml_is_null(v) && (rc = load_logs(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "tail")) != NULL && !cs_yaml_is_null(v) && (rc = load_tails(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "syslog")) != NULL && !cs_yaml_is_null(v) && (rc = load_syslogs(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "stdin")) != NULL && !cs_yaml_is_null(v)) {
+        static const char *const stdin_keys[] = {"format", NULL};
+        const cs_yaml_node *f;
+        if ((rc = cs_config_check_keys(c->yaml, v, "inputs.stdin", stdin_keys)) != CS_OK) {
+            return rc;
+        }
+        f = cs_yaml_get(v, "format");
+        if (f != NULL) {
+            rc = dup_scalar(c, f, &c->stdin_format);
+        } else if ((c->stdin_format = strdup("auto")) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
         if (rc != CS_OK) {
             return rc;
         }
     }
-    if ((v = cs_yaml_get(n, "logs")) != NULL && !cs_yaml_is_null(v)) {
-        if (v->type != CS_YAML_SEQ) {
-            return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.logs must be a list", c->path, v->line);
+    if ((v = cs_yaml_get(n, "max_line")) != NULL &&
+        (rc = cs_yaml_int(c->yaml, v, 256, 64 * 1024 * 1024, &c->max_line)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "state_dir")) != NULL && (rc = path_value(c, v, &c->state_dir)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "syslog_timezone")) != NULL) {
+        const char *tz;
+        if ((rc = cs_yaml_str(c->yaml, v, &tz)) != CS_OK) {
+            return rc;
         }
-        c->logs = calloc(v->n ? v->n : 1, sizeof *c->logs);
-        if (c->logs == NULL) {
-            return cs_err_set(CS_ERR_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < v->n; i++) {
-            const cs_yaml_node *item = v->items[i];
-            const cs_yaml_node *p, *fmt;
-            const char *fs = "syslog";
-            cs_log_input *li = &c->logs[c->nlogs++];
-            if (item->type == CS_YAML_SCALAR) {
-                rc = path_value(c, item, &li->path);
-            } else {
-                rc = cs_config_check_keys(c->yaml, item, "inputs.logs[]", log_keys);
-                if (rc == CS_OK && (p = cs_yaml_get(item, "path")) == NULL) {
-                    rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a log input needs a path", c->path, item->line);
-                }
-                if (rc == CS_OK) {
-                    rc = path_value(c, p, &li->path);
-                }
-                if (rc == CS_OK && (fmt = cs_yaml_get(item, "format")) != NULL) {
-                    rc = cs_yaml_str(c->yaml, fmt, &fs);
-                    if (rc == CS_OK && strcmp(fs, "syslog") != 0) {
-                        rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown log format '%s' (known: syslog)", c->path,
-                                        fmt->line, fs);
-                    }
-                }
-            }
-            if (rc != CS_OK) {
-                return rc;
-            }
-            li->format = strdup(fs);
-            if (li->format == NULL) {
-                return cs_err_set(CS_ERR_NOMEM, "out of memory");
-            }
+        if (!parse_tz(tz, &c->tz_offset_s)) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: syslog_timezone '%s' is not UTC or an offset like +07:00",
+                              c->path, v->line, tz);
         }
     }
     return CS_OK;
@@ -340,6 +556,7 @@ cs_rc cs_config_load(const char *path, cs_config **out)
     c->http_port = 0;
     c->aggregate_window_s = 300;
     c->queue_capacity = 4096;
+    c->max_line = 64 * 1024;
     c->path = strdup(path);
     slash = strrchr(path, '/');
     c->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
@@ -391,8 +608,31 @@ void cs_config_free(cs_config *c)
     for (size_t i = 0; i < c->nlogs; i++) {
         free(c->logs[i].path);
         free(c->logs[i].format);
+        free(c->logs[i].host);
     }
     free(c->logs);
+    for (size_t i = 0; i < c->ntails; i++) {
+        for (size_t k = 0; k < c->tails[i].npaths; k++) {
+            free(c->tails[i].paths[k]);
+        }
+        free(c->tails[i].paths);
+        free(c->tails[i].format);
+        free(c->tails[i].host);
+    }
+    free(c->tails);
+    for (size_t i = 0; i < c->nsyslogs; i++) {
+        cs_syslog_input *s = &c->syslogs[i];
+        free(s->name);
+        free(s->transport);
+        free(s->listen);
+        free(s->format);
+        free(s->tls_cert);
+        free(s->tls_key);
+        free(s->tls_ca);
+    }
+    free(c->syslogs);
+    free(c->stdin_format);
+    free(c->state_dir);
     for (size_t i = 0; i < c->nplugins; i++) {
         free(c->plugins[i].name);
         free(c->plugins[i].path);

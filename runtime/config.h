@@ -20,8 +20,31 @@
 
 typedef struct cs_log_input {
     char *path;
-    char *format;    /* "syslog" (RFC 3164/5424 auto) for now */
+    char *format;    /* a log format name (see sensors/logs/logparse.h); checked when the input starts */
+    char *host;      /* host.name for lines that do not name their host (access logs), or NULL */
+    int line;        /* where it was configured, for messages */
 } cs_log_input;
+
+typedef struct cs_tail_input {
+    char **paths;    /* files or globs */
+    size_t npaths;
+    char *format;
+    char *host;
+    bool from_start;
+    int line;
+} cs_tail_input;
+
+typedef struct cs_syslog_input {
+    char *name;
+    char *transport;  /* udp, tcp or tls */
+    char *listen;
+    int port;
+    char *format;
+    char *tls_cert, *tls_key, *tls_ca;
+    int max_connections;
+    int idle_timeout_s;
+    int line;
+} cs_syslog_input;
 
 typedef struct cs_plugin_conf {
     char *name;               /* plugin name: <plugin_dir>/cs_<name>.so */
@@ -40,8 +63,16 @@ typedef struct cs_config {
     char *inventory_path;     /* may be NULL */
     char **pcaps;
     size_t npcaps;
-    cs_log_input *logs;
+    cs_log_input *logs;        /* read once, from the start */
     size_t nlogs;
+    cs_tail_input *tails;      /* followed: rotation, offsets kept in state_dir */
+    size_t ntails;
+    cs_syslog_input *syslogs;  /* network listeners */
+    size_t nsyslogs;
+    char *stdin_format;        /* NULL: stdin is not an input */
+    int64_t max_line;          /* cut longer log lines here */
+    char *state_dir;           /* input offsets; NULL: <store dir> */
+    int tz_offset_s;           /* zone of RFC 3164 stamps */
     char *plugin_dir;         /* NULL: next to the binary */
     cs_plugin_conf *plugins;
     size_t nplugins;

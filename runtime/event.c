@@ -210,14 +210,24 @@ cs_rc cs_event_add_str(cs_event **ev, cs_fid id, const char *s, size_t len)
 {
     cs_field *f;
     char *arena;
+    bool inside;
+    size_t off;
     if (len >= CS_EVENT_MAX_BYTES) {
         return cs_err_set(CS_ERR_LIMIT, "string of %zu bytes exceeds the event limit", len);
     }
+    /* s may point into this very event (copying one of its own strings):
+     * remember where, since growing the event moves its arena */
+    arena = arena_of(*ev);
+    inside = s >= arena && s < arena + (*ev)->arena_used;
+    off = inside ? (size_t)(s - arena) : 0;
     f = push(ev, id, CS_T_STR, len + 1);
     if (f == NULL) {
         return CS_ERR_LIMIT;
     }
     arena = arena_of(*ev);
+    if (inside) {
+        s = arena + off;
+    }
     f->v.off = (*ev)->arena_used;
     f->len = (uint32_t)len;
     if (len > 0) {

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,4 +135,103 @@ size_t cs_field_count(void)
 {
     pthread_once(&g_once, init_registry);
     return atomic_load_explicit(&g_count, memory_order_acquire);
+}
+
+/* ---- ranks in dot-segment order (see fields.h) ----
+ * A seqlock guards the rank array: re-ranking (under g_rank_lock) makes the
+ * sequence odd while it writes; readers retry if the sequence moved, so one
+ * event never mixes two rankings. */
+static atomic_uint g_rank[CS_FIELD_MAX];
+static atomic_size_t g_ranked;
+static atomic_uint g_rank_seq;
+static pthread_mutex_t g_rank_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int seg_cmp(const char *a, const char *b)
+{
+    for (;;) {
+        unsigned char ca = (unsigned char)*a;
+        unsigned char cb = (unsigned char)*b;
+        if (ca == cb) {
+            if (ca == '\0') {
+                return 0;
+            }
+            a++;
+            b++;
+            continue;
+        }
+        if (ca == '\0') {
+            return -1;
+        }
+        if (cb == '\0') {
+            return 1;
+        }
+        if (ca == '.') {
+            return -1;
+        }
+        if (cb == '.') {
+            return 1;
+        }
+        return ca < cb ? -1 : 1;
+    }
+}
+
+static int cmp_ids(const void *pa, const void *pb)
+{
+    return seg_cmp(cs_field_name(*(const cs_fid *)pa), cs_field_name(*(const cs_fid *)pb));
+}
+
+static bool rerank(void)
+{
+    size_t n = cs_field_count();
+    cs_fid *ids;
+    pthread_mutex_lock(&g_rank_lock);
+    if (atomic_load(&g_ranked) >= n) {
+        pthread_mutex_unlock(&g_rank_lock);
+        return true;
+    }
+    ids = malloc(n * sizeof *ids);
+    if (ids != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = (cs_fid)i;
+        }
+        qsort(ids, n, sizeof *ids, cmp_ids);
+        atomic_fetch_add(&g_rank_seq, 1);   /* odd: writing */
+        for (size_t i = 0; i < n; i++) {
+            atomic_store_explicit(&g_rank[ids[i]], (unsigned)i, memory_order_relaxed);
+        }
+        atomic_store(&g_ranked, n);
+        atomic_fetch_add(&g_rank_seq, 1);   /* even: stable */
+        free(ids);
+    }
+    pthread_mutex_unlock(&g_rank_lock);
+    return ids != NULL;
+}
+
+void cs_field_ranks(const cs_fid *ids, uint32_t *ranks, size_t n)
+{
+    for (;;) {
+        unsigned s1 = atomic_load_explicit(&g_rank_seq, memory_order_acquire);
+        size_t ranked = atomic_load_explicit(&g_ranked, memory_order_acquire);
+        bool need = (s1 & 1u) != 0;
+        for (size_t i = 0; i < n && !need; i++) {
+            if (ids[i] >= ranked) {
+                need = true;
+            } else {
+                ranks[i] = atomic_load_explicit(&g_rank[ids[i]], memory_order_relaxed);
+            }
+        }
+        if (need) {
+            if (!rerank()) {
+                for (size_t i = 0; i < n; i++) {
+                    ranks[i] = ids[i];   /* out of memory: id order, still deterministic */
+                }
+                return;
+            }
+            continue;
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&g_rank_seq, memory_order_relaxed) == s1) {
+            return;
+        }
+    }
 }

@@ -14,6 +14,7 @@
 #define CS_FIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "citysoc/event.h"
 
@@ -39,5 +40,10 @@ const char *cs_field_name(cs_fid id);
 cs_type cs_field_type(cs_fid id);
 /* Number of ids in use (canonical + interned), for iteration in tests. */
 size_t cs_field_count(void);
+
+/* Position of each id's name in dot-segment order ("a.b" < "a.b.c" < "a.b-x"),
+ * for writers that nest dotted names: ranks[i] for ids[i]. Cheap and
+ * lock-free once every id has been ranked; new names re-rank all (rare). */
+void cs_field_ranks(const cs_fid *ids, uint32_t *ranks, size_t n);
 
 #endif

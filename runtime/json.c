@@ -41,7 +41,7 @@ void cs_buf_reset(cs_buf *b)
     }
 }
 
-static bool grow(cs_buf *b, size_t need)
+bool cs_buf_grow(cs_buf *b, size_t need)
 {
     size_t cap;
     char *p;
@@ -67,7 +67,7 @@ static bool grow(cs_buf *b, size_t need)
 
 void cs_buf_append(cs_buf *b, const char *s, size_t n)
 {
-    if (!grow(b, n)) {
+    if (!cs_buf_grow(b, n)) {
         return;
     }
     memcpy(b->data + b->len, s, n);
@@ -80,13 +80,19 @@ void cs_buf_append_cstr(cs_buf *b, const char *s)
     cs_buf_append(b, s, strlen(s));
 }
 
-void cs_buf_putc(cs_buf *b, char c)
+void cs_buf_int(cs_buf *b, int64_t v)
 {
-    if (!grow(b, 1)) {
-        return;
+    char tmp[24];
+    size_t i = sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        tmp[--i] = '-';
     }
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
+    cs_buf_append(b, tmp + i, sizeof tmp - i);
 }
 
 void cs_buf_printf(cs_buf *b, const char *fmt, ...)
@@ -96,7 +102,7 @@ void cs_buf_printf(cs_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !grow(b, (size_t)n)) {
+    if (n < 0 || !cs_buf_grow(b, (size_t)n)) {
         return;
     }
     va_start(ap, fmt);
@@ -141,93 +147,84 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return need;
 }
 
+/* 0: copy as is; 1: escape; 2: start of a multi-byte sequence to validate */
+static const uint8_t esc_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 void cs_buf_json_str(cs_buf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    size_t run = 0;
     size_t i = 0;
 
-    cs_buf_putc(b, '"');
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            run++;
-            continue;
-        }
-        if (run) {
-            cs_buf_append(b, (const char *)s + i - run, run);
-            run = 0;
-        }
-        if (c >= 0x80) {
-            size_t l = utf8_len(s + i, n - i);
-            if (l == 0) {
-                cs_buf_append(b, "\xEF\xBF\xBD", 3);   /* U+FFFD, written raw so a round trip is stable */
+    /* worst case every byte becomes \u00XX: reserve once, write directly */
+    if (!cs_buf_grow(b, n * 6 + 2)) {
+        return;
+    }
+    {
+        char *o = b->data + b->len;
+        *o++ = '"';
+        while (i < n) {
+            size_t start = i;
+            while (i < n && esc_class[s[i]] == 0) {
                 i++;
-            } else {
-                cs_buf_append(b, (const char *)s + i, l);
-                i += l;
             }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            cs_buf_append(b, "\\\"", 2);
-            break;
-        case '\\':
-            cs_buf_append(b, "\\\\", 2);
-            break;
-        case '\n':
-            cs_buf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            cs_buf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            cs_buf_append(b, "\\t", 2);
-            break;
-        default: {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            cs_buf_append(b, e, 6);
-            break;
-        }
-        }
-        i++;
-    }
-    if (run) {
-        cs_buf_append(b, (const char *)s + i - run, run);
-    }
-    cs_buf_putc(b, '"');
-}
-
-/* Compare dotted names segment by segment ('.' sorts before any character). */
-static int seg_cmp(const char *a, const char *b)
-{
-    for (;;) {
-        unsigned char ca = (unsigned char)*a;
-        unsigned char cb = (unsigned char)*b;
-        if (ca == cb) {
-            if (ca == '\0') {
-                return 0;
+            memcpy(o, s + start, i - start);
+            o += i - start;
+            if (i >= n) {
+                break;
             }
-            a++;
-            b++;
-            continue;
+            if (esc_class[s[i]] == 2) {
+                size_t l = utf8_len(s + i, n - i);
+                if (l == 0) {
+                    memcpy(o, "\xEF\xBF\xBD", 3);   /* U+FFFD, written raw so a round trip is stable */
+                    o += 3;
+                    i++;
+                } else {
+                    memcpy(o, s + i, l);
+                    o += l;
+                    i += l;
+                }
+                continue;
+            }
+            *o++ = '\\';
+            switch (s[i]) {
+            case '"':
+                *o++ = '"';
+                break;
+            case '\\':
+                *o++ = '\\';
+                break;
+            case '\n':
+                *o++ = 'n';
+                break;
+            case '\r':
+                *o++ = 'r';
+                break;
+            case '\t':
+                *o++ = 't';
+                break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[s[i] >> 4];
+                *o++ = hex[s[i] & 15];
+                break;
+            }
+            i++;
         }
-        if (ca == '\0') {
-            return -1;
-        }
-        if (cb == '\0') {
-            return 1;
-        }
-        if (ca == '.') {
-            return -1;
-        }
-        if (cb == '.') {
-            return 1;
-        }
-        return ca < cb ? -1 : 1;
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
     }
 }
 
@@ -235,18 +232,27 @@ typedef struct sorted_field {
     const char *name;
     const cs_field *f;   /* NULL: a derived string value in lit */
     const char *lit;
+    uint32_t rank;       /* dot-segment order of the name (fields.h) */
     uint32_t order;      /* keeps repeated fields in insertion order */
 } sorted_field;
 
-static int cmp_sorted(const void *pa, const void *pb)
+static bool before(const sorted_field *a, const sorted_field *b)
 {
-    const sorted_field *a = pa;
-    const sorted_field *b = pb;
-    int c = seg_cmp(a->name, b->name);
-    if (c != 0) {
-        return c;
+    return a->rank != b->rank ? a->rank < b->rank : a->order < b->order;
+}
+
+/* Events have tens of fields: insertion sort on integer keys beats qsort. */
+static void sort_fields(sorted_field *sf, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        sorted_field x = sf[i];
+        size_t j = i;
+        while (j > 0 && before(&x, &sf[j - 1])) {
+            sf[j] = sf[j - 1];
+            j--;
+        }
+        sf[j] = x;
     }
-    return a->order < b->order ? -1 : (a->order > b->order);
 }
 
 static void write_value(cs_buf *b, const cs_event *ev, const cs_field *f)
@@ -258,7 +264,7 @@ static void write_value(cs_buf *b, const cs_event *ev, const cs_field *f)
         cs_buf_json_str(b, cs_event_strval(ev, f), f->len);
         return;
     case CS_T_INT:
-        cs_buf_printf(b, "%" PRId64, f->v.i);
+        cs_buf_int(b, f->v.i);
         return;
     case CS_T_FLOAT:
         if (!isfinite(f->v.f)) {
@@ -353,6 +359,7 @@ cs_rc cs_json_write_event(cs_buf *b, const cs_event *ev)
         sf[total].name = cs_field_name(fs[i].id);
         sf[total].f = &fs[i];
         sf[total].lit = NULL;
+        sf[total].rank = 0;
         sf[total].order = (uint32_t)i;
         total++;
         has_kind |= fs[i].id == CS_F_EVENT_KIND;
@@ -360,16 +367,45 @@ cs_rc cs_json_write_event(cs_buf *b, const cs_event *ev)
     }
     /* event.kind / event.dataset are derived from the kind unless given. */
     if (!has_kind) {
-        sf[total] = (sorted_field){"event.kind", NULL, ev->kind == CS_KIND_ALERT ? "alert" : "event",
+        sf[total] = (sorted_field){"event.kind", NULL, ev->kind == CS_KIND_ALERT ? "alert" : "event", 0,
                                    (uint32_t)total};
         total++;
     }
     if (!has_dataset) {
-        snprintf(ds, sizeof ds, "citysoc.%s", cs_kind_name((cs_kind)ev->kind));
-        sf[total] = (sorted_field){"event.dataset", NULL, ds, (uint32_t)total};
+        memcpy(ds, "citysoc.", 8);
+        snprintf(ds + 8, sizeof ds - 8, "%s", cs_kind_name((cs_kind)ev->kind));
+        sf[total] = (sorted_field){"event.dataset", NULL, ds, 0, (uint32_t)total};
         total++;
     }
-    qsort(sf, total, sizeof *sf, cmp_sorted);
+    {
+        cs_fid ids_stack[66];
+        uint32_t ranks_stack[66];
+        cs_fid *ids = total <= 66 ? ids_stack : malloc(total * sizeof *ids);
+        uint32_t *ranks = total <= 66 ? ranks_stack : malloc(total * sizeof *ranks);
+        if (ids == NULL || ranks == NULL) {
+            if (ids != ids_stack) {
+                free(ids);
+                free(ranks);
+            }
+            if (sf != stack_sf) {
+                free(sf);
+            }
+            return cs_err_set(CS_ERR_NOMEM, "out of memory writing an event");
+        }
+        for (size_t i = 0; i < total; i++) {
+            ids[i] = sf[i].f ? sf[i].f->id : (strcmp(sf[i].name, "event.kind") == 0 ? CS_F_EVENT_KIND
+                                                                                     : CS_F_EVENT_DATASET);
+        }
+        cs_field_ranks(ids, ranks, total);
+        for (size_t i = 0; i < total; i++) {
+            sf[i].rank = ranks[i];
+        }
+        if (ids != ids_stack) {
+            free(ids);
+            free(ranks);
+        }
+    }
+    sort_fields(sf, total);
 
     cs_time_format(ev->ts_us, ts, sizeof ts);
     cs_buf_append(b, "{\"@timestamp\":", 14);

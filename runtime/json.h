@@ -34,7 +34,16 @@ void cs_buf_free(cs_buf *b);
 void cs_buf_reset(cs_buf *b);
 void cs_buf_append(cs_buf *b, const char *s, size_t n);
 void cs_buf_append_cstr(cs_buf *b, const char *s);
-void cs_buf_putc(cs_buf *b, char c);
+bool cs_buf_grow(cs_buf *b, size_t need);
+static inline void cs_buf_putc(cs_buf *b, char c)
+{
+    if (b->len + 2 <= b->cap || cs_buf_grow(b, 1)) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+    }
+}
+/* Decimal integer, without printf. */
+void cs_buf_int(cs_buf *b, int64_t v);
 void cs_buf_printf(cs_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal (quotes included). Invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */

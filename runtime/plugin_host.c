@@ -50,6 +50,8 @@ struct cs_plugin_host {
     size_t n;
 };
 
+static void api_log(cs_plugin_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void api_log(cs_plugin_ctx *ctx, int level, const char *fmt, ...)
 {
     char msg[1024];

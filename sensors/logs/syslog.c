@@ -2,9 +2,19 @@
  *
  * The parser never copies the line more than once (into the event arena) and
  * never allocates besides the event. It accepts what real senders write:
- * optional <PRI>, "Mmm dd hh:mm:ss" or an RFC 3339 stamp, a host, then
- * "program[pid]: message" or "program: message"; anything else becomes a
- * message-only event.
+ * optional <PRI>, "Mmm dd hh:mm:ss" (day space-padded, zero-padded or not
+ * padded at all) or an RFC 3339 stamp, a host, then "program[pid]: message"
+ * or "program: message"; anything else becomes a message-only event.
+ *
+ * Header quirks seen in real logs (loghub Linux/OpenSSH, OSSEC's decoder
+ * cases) and handled on purpose:
+ *   - "syslogd 1.4.1: restart." (sysklogd puts its version after its name):
+ *     program "syslogd", message "restart.";
+ *   - "host  -- root[2421]: ROOT LOGIN ON tty2" (an ident with spaces, as
+ *     login writes it): program "-- root", pid 2421;
+ *   - Solaris "[ID 800047 auth.notice] " message ids are header, not
+ *     message: they are cut from the message (event.original keeps them);
+ *   - trailing blanks of the message are dropped (same reason).
  */
 #include "syslog.h"
 
@@ -30,16 +40,18 @@ static int two(const char *s)
     return (s[0] == ' ' ? 0 : (s[0] - '0') * 10) + (s[1] - '0');
 }
 
-/* "Mmm dd hh:mm:ss" at s (15 bytes). */
-static bool parse_3164_time(const char *s, size_t len, const cs_syslog_opts *o, int64_t *us)
+/* "Mmm dd hh:mm:ss" at s: 15 bytes, or 14 when the day is not padded
+ * ("Aug 1 15:44:10", which some senders write). *used gets the length. */
+static bool parse_3164_time(const char *s, size_t len, const cs_syslog_opts *o, int64_t *us, size_t *used)
 {
     int mon = -1, day, h, m, sec;
     int64_t ref = o->reference_us ? o->reference_us : cs_now_us();
     int64_t ref_s = ref / 1000000 + o->tz_offset_s;
     int year;
     int64_t t;
+    const char *tm;
 
-    if (len < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':') {
+    if (len < 14 || s[3] != ' ') {
         return false;
     }
     for (int i = 0; i < 12; i++) {
@@ -48,14 +60,27 @@ static bool parse_3164_time(const char *s, size_t len, const cs_syslog_opts *o, 
             break;
         }
     }
-    if (mon < 0 || !(is_digit(s[4]) || s[4] == ' ') || !is_digit(s[5]) || !is_digit(s[7]) || !is_digit(s[8]) ||
-        !is_digit(s[10]) || !is_digit(s[11]) || !is_digit(s[13]) || !is_digit(s[14])) {
+    if (mon < 0) {
         return false;
     }
-    day = two(s + 4);
-    h = two(s + 7);
-    m = two(s + 10);
-    sec = two(s + 13);
+    if (is_digit(s[4]) && s[5] == ' ') {
+        day = s[4] - '0';
+        tm = s + 6;
+        *used = 14;
+    } else if (len >= 15 && (is_digit(s[4]) || s[4] == ' ') && is_digit(s[5]) && s[6] == ' ') {
+        day = two(s + 4);
+        tm = s + 7;
+        *used = 15;
+    } else {
+        return false;
+    }
+    if (tm[2] != ':' || tm[5] != ':' || !is_digit(tm[0]) || !is_digit(tm[1]) || !is_digit(tm[3]) ||
+        !is_digit(tm[4]) || !is_digit(tm[6]) || !is_digit(tm[7])) {
+        return false;
+    }
+    h = two(tm);
+    m = two(tm + 3);
+    sec = two(tm + 6);
     if (day < 1 || day > 31 || h > 23 || m > 59 || sec > 60) {
         return false;
     }
@@ -95,48 +120,140 @@ static cs_rc add_tok(cs_event **ev, cs_fid id, const char *s, size_t n)
     return cs_event_add_str(ev, id, s, n);
 }
 
-/* "program[pid]: msg" or "program: msg"; returns false if not that shape. */
-static cs_rc parse_tag(cs_event **ev, const char *s, size_t len, bool *matched)
+/* "[digits]:" at s[i] (i at the '['): index just past the ':' or 0. */
+static size_t pid_suffix(const char *s, size_t len, size_t i, int64_t *pid, bool *has_pid)
+{
+    size_t p = i + 1;
+    int64_t v = 0;
+    while (p < len && is_digit(s[p]) && p - i < 12) {
+        v = v * 10 + (s[p] - '0');
+        p++;
+    }
+    if (p >= len || s[p] != ']' || p + 1 >= len || s[p + 1] != ':') {
+        return 0;
+    }
+    *pid = v;
+    *has_pid = p > i + 1;
+    return p + 2;
+}
+
+typedef struct tag_split {
+    size_t name_off, name_len;   /* program */
+    size_t msg_off;              /* where the message starts */
+    int64_t pid;
+    bool has_pid;
+} tag_split;
+
+/* Split "program[pid]: msg" or "program: msg", and after a time stamp
+ * (quirks) also "program 1.2.3: msg" and "an ident[pid]: msg"; false if the
+ * text has none of those shapes. */
+static bool split_tag(const char *s, size_t len, bool quirks, tag_split *t)
 {
     size_t i = 0;
-    cs_rc rc;
-    *matched = false;
+    memset(t, 0, sizeof *t);
     while (i < len && i < 64 && s[i] != '[' && s[i] != ':' && s[i] != ' ') {
         i++;
     }
-    if (i == 0 || i >= len) {
+    if (i > 0 && i < len) {
+        if (s[i] == '[') {
+            size_t end = pid_suffix(s, len, i, &t->pid, &t->has_pid);
+            if (end != 0) {
+                t->name_len = i;
+                t->msg_off = end;
+                return true;
+            }
+        } else if (s[i] == ':') {
+            t->name_len = i;
+            t->msg_off = i + 1;
+            return true;
+        } else if (quirks && i + 1 < len && is_digit(s[i + 1])) {
+            /* sysklogd writes "syslogd 1.4.1: restart." */
+            size_t v = i + 1;
+            while (v < len && v < i + 17 && (is_digit(s[v]) || s[v] == '.')) {
+                v++;
+            }
+            if (v < len && s[v] == ':') {
+                t->name_len = i;
+                t->msg_off = v + 1;
+                return true;
+            }
+        }
+    }
+    /* an ident with spaces ("-- root[2421]: ..."): only before any ':' */
+    for (size_t k = 1; quirks && k < len && k < 64 && s[k] != ':'; k++) {
+        size_t end, b = 0, e = k;
+        if (s[k] != '[' || (end = pid_suffix(s, len, k, &t->pid, &t->has_pid)) == 0) {
+            continue;
+        }
+        while (b < e && s[b] == ' ') {
+            b++;
+        }
+        while (e > b && s[e - 1] == ' ') {
+            e--;
+        }
+        if (e == b) {
+            return false;
+        }
+        t->name_off = b;
+        t->name_len = e - b;
+        t->msg_off = end;
+        return true;
+    }
+    return false;
+}
+
+/* The message without trailing blanks and, when asked, without a leading
+ * Solaris message id ("[ID 800047 auth.notice] "). */
+static cs_rc add_message(cs_event **ev, const char *s, size_t n, bool solaris)
+{
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) {
+        n--;
+    }
+    if (solaris && n > 6 && memcmp(s, "[ID ", 4) == 0 && is_digit(s[4])) {
+        size_t i = 4;
+        while (i < n && is_digit(s[i])) {
+            i++;
+        }
+        if (i < n && s[i] == ' ') {
+            i++;
+            while (i < n && s[i] != ']' && s[i] != ' ' && s[i] != '[') {
+                i++;
+            }
+            if (i < n && s[i] == ']') {
+                i++;
+                while (i < n && s[i] == ' ') {
+                    i++;
+                }
+                s += i;
+                n -= i;
+            }
+        }
+    }
+    return cs_event_add_str(ev, CS_F_MESSAGE, s, n);
+}
+
+/* Add program, pid and message when the text has a tag; *matched says so. */
+static cs_rc parse_tag(cs_event **ev, const char *s, size_t len, bool quirks, bool *matched)
+{
+    tag_split t;
+    size_t i;
+    cs_rc rc;
+    *matched = false;
+    if (!split_tag(s, len, quirks, &t)) {
         return CS_OK;
     }
-    if (s[i] == '[') {
-        size_t p = i + 1;
-        int64_t pid = 0;
-        while (p < len && is_digit(s[p]) && p - i < 12) {
-            pid = pid * 10 + (s[p] - '0');
-            p++;
-        }
-        if (p >= len || s[p] != ']' || p + 1 >= len || s[p + 1] != ':') {
-            return CS_OK;
-        }
-        if ((rc = cs_event_add_str(ev, CS_F_PROCESS_NAME, s, i)) != CS_OK) {
-            return rc;
-        }
-        if (p > i + 1 && (rc = cs_event_add_int(ev, CS_F_PROCESS_PID, pid)) != CS_OK) {
-            return rc;
-        }
-        i = p + 2;
-    } else if (s[i] == ':') {
-        if ((rc = cs_event_add_str(ev, CS_F_PROCESS_NAME, s, i)) != CS_OK) {
-            return rc;
-        }
-        i++;
-    } else {
-        return CS_OK;
+    if ((rc = cs_event_add_str(ev, CS_F_PROCESS_NAME, s + t.name_off, t.name_len)) != CS_OK) {
+        return rc;
     }
+    if (t.has_pid && (rc = cs_event_add_int(ev, CS_F_PROCESS_PID, t.pid)) != CS_OK) {
+        return rc;
+    }
+    i = t.msg_off;
     while (i < len && s[i] == ' ') {
         i++;
     }
     *matched = true;
-    return cs_event_add_str(ev, CS_F_MESSAGE, s + i, len - i);
+    return add_message(ev, s + i, len - i, true);
 }
 
 cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, cs_event **out)
@@ -255,14 +372,13 @@ cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, 
             left -= 3;
         }
         tagged = true;
-        if ((rc = cs_event_add_str(&ev, CS_F_MESSAGE, p, left)) != CS_OK) {
+        if ((rc = add_message(&ev, p, left, false)) != CS_OK) {
             goto fail;
         }
     } else {
         size_t skip = 0;
-        if (parse_3164_time(s, n, o, &ts)) {
+        if (parse_3164_time(s, n, o, &ts, &skip)) {
             have_ts = true;
-            skip = 15;
         } else {
             size_t t = span_token(s, n);
             if (t > 0 && cs_time_parse(s, t, &ts)) {
@@ -285,12 +401,16 @@ cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, 
                 }
                 s += h + 1;
                 n -= h + 1;
+                while (n > 0 && s[0] == ' ') {
+                    s++;
+                    n--;
+                }
             }
         }
-        if ((rc = parse_tag(&ev, s, n, &tagged)) != CS_OK) {
+        if ((rc = parse_tag(&ev, s, n, have_ts, &tagged)) != CS_OK) {
             goto fail;
         }
-        if (!tagged && (rc = cs_event_add_str(&ev, CS_F_MESSAGE, s, n)) != CS_OK) {
+        if (!tagged && (rc = add_message(&ev, s, n, false)) != CS_OK) {
             goto fail;
         }
     }

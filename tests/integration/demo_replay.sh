@@ -15,6 +15,7 @@ check "demo data is deterministic" cmp -s "$TMP/demo/demo.pcap" "$TMP/demo2/demo
 DB=$TMP/citysoc.db
 run_cs replay -c "$CS_SOURCE_DIR/etc/citysoc.yaml" --pcap "$TMP/demo/demo.pcap" \
     --log "$TMP/demo/auth.log" --log "$TMP/demo/syslog" \
+    --log-format nginx --host portal-web01 --log "$TMP/demo/nginx-access.log" \
     --events "$TMP/events.jsonl" --alerts "$TMP/alerts.jsonl" --db "$DB"
 check "replay exits 0" test "$RC" -eq 0
 no_crash && ok "replay did not crash" || not_ok "replay did not crash: $(head -c 2000 "$ERR")"
@@ -32,6 +33,10 @@ check "port scan alert from the plugin ($scan)" test "$scan" = "traffic-cam|198.
 web=$(q "SELECT count(*) FROM alerts WHERE system_id='portal' AND source_ip='198.51.100.23' AND rule_id IN
         ('7a1e3b90-5c2d-4e61-8f47-2b9c0d6a4e02','2d9b7c44-8e13-4f0a-a6c5-9e1f3b2d7a03')")
 check "web attack alerts on the public-service portal ($web)" test "${web:-0}" -ge 1
+weblog=$(q "SELECT count(*) FROM alerts WHERE system_id='portal' AND host_name='portal-web01' AND
+          rule_id='7a1e3b90-5c2d-4e61-8f47-2b9c0d6a4e02'")
+check "the same SQL injection seen in the portal's access log ($weblog)" test "${weblog:-0}" -eq 1
+check "access log events carry Sigma's webserver names" grep -q '"cs-uri-query":"/tra-cuu?ma_ho_so=' "$TMP/events.jsonl"
 risk=$(q "SELECT risk FROM alerts WHERE rule_id='4f0c2a57-1d7e-4c52-9b0e-3a6d5e8f1c01'")
 # medium (3) x asset 5 x stable reliability 8 / 25 = 4.8
 check "risk follows priority x asset x reliability / 25 ($risk)" test "$risk" = "4.8"
@@ -53,6 +58,7 @@ check "citysoc alerts --json --limit 2 prints two documents" test "$(wc -l <"$OU
 
 # a second replay into the same store adds nothing: alert ids are stable
 run_cs replay -c "$CS_SOURCE_DIR/etc/citysoc.yaml" --pcap "$TMP/demo/demo.pcap" \
-    --log "$TMP/demo/auth.log" --log "$TMP/demo/syslog" --db "$DB"
+    --log "$TMP/demo/auth.log" --log "$TMP/demo/syslog" \
+    --log-format nginx --host portal-web01 --log "$TMP/demo/nginx-access.log" --db "$DB"
 check "replaying again keeps the same alerts" test "$(q 'SELECT count(*) FROM alerts')" -eq "$n"
 finish

@@ -36,6 +36,17 @@ static void test_good_config(void **state)
                                       "    - path: auth.log\n"
                                       "      format: syslog\n"
                                       "    - plain.log\n"
+                                      "  tail:\n"
+                                      "    - {paths: [\"/var/log/*.log\", rel.log], format: auto, host: web1, "
+                                      "from_start: true}\n"
+                                      "  syslog:\n"
+                                      "    - {transport: udp, port: 5514}\n"
+                                      "    - {name: sec, transport: tls, listen: \"::1\", port: 6514, tls_cert: c.pem, "
+                                      "tls_key: k.pem, max_connections: 10, idle_timeout: 30}\n"
+                                      "  stdin: {format: json}\n"
+                                      "  max_line: 8192\n"
+                                      "  state_dir: state\n"
+                                      "  syslog_timezone: \"+07:00\"\n"
                                       "plugins:\n"
                                       "  load:\n"
                                       "    - name: portscan\n"
@@ -51,7 +62,26 @@ static void test_good_config(void **state)
     assert_string_equal(c->rule_paths[1], "/abs/rules");
     assert_int_equal(c->npcaps, 1);
     assert_int_equal(c->nlogs, 2);
-    assert_string_equal(c->logs[1].format, "syslog");
+    assert_string_equal(c->logs[0].format, "syslog");
+    assert_string_equal(c->logs[1].format, "auto");   /* default: decided per line */
+    assert_int_equal(c->ntails, 1);
+    assert_int_equal(c->tails[0].npaths, 2);
+    assert_string_equal(c->tails[0].paths[0], "/var/log/*.log");
+    snprintf(expect, sizeof expect, "%s/rel.log", dir);
+    assert_string_equal(c->tails[0].paths[1], expect);
+    assert_string_equal(c->tails[0].host, "web1");
+    assert_true(c->tails[0].from_start);
+    assert_int_equal(c->nsyslogs, 2);
+    assert_string_equal(c->syslogs[0].name, "syslog-udp-5514");
+    assert_string_equal(c->syslogs[0].listen, "127.0.0.1");
+    assert_string_equal(c->syslogs[0].format, "syslog");
+    assert_int_equal(c->syslogs[1].max_connections, 10);
+    assert_int_equal(c->syslogs[1].idle_timeout_s, 30);
+    snprintf(expect, sizeof expect, "%s/c.pem", dir);
+    assert_string_equal(c->syslogs[1].tls_cert, expect);
+    assert_string_equal(c->stdin_format, "json");
+    assert_int_equal(c->max_line, 8192);
+    assert_int_equal(c->tz_offset_s, 7 * 3600);
     assert_int_equal(c->nplugins, 1);
     assert_string_equal(c->plugins[0].name, "portscan");
     assert_non_null(c->plugins[0].config);
@@ -90,7 +120,10 @@ static void test_bad_values(void **state)
     expect_error("v1.yaml", "http: {port: 70000}\n", "outside 0..65535", 1);
     expect_error("v2.yaml", "http: {port: eighty}\n", "not a whole number", 1);
     expect_error("v3.yaml", "log_level: loud\n", "log_level 'loud'", 1);
-    expect_error("v4.yaml", "inputs:\n  logs:\n    - path: a\n      format: csv\n", "unknown log format 'csv'", 4);
+    expect_error("v4.yaml", "inputs:\n  syslog:\n    - {transport: sctp, port: 514}\n", "transport 'sctp'", 3);
+    expect_error("v8.yaml", "inputs:\n  syslog:\n    - {transport: tls, port: 6514}\n", "needs tls_cert", 3);
+    expect_error("v9.yaml", "inputs: {syslog_timezone: Hanoi}\n", "syslog_timezone 'Hanoi'", 1);
+    expect_error("v10.yaml", "inputs:\n  tail:\n    - {format: auto}\n", "needs paths", 3);
     expect_error("v5.yaml", "plugins:\n  load:\n    - {name: a, path: b}\n", "exactly one of", 3);
     expect_error("v6.yaml", "rules: {a: 1}\n", "expected a list of paths", 1);
     expect_error("v7.yaml", "store: [1, 2\n", "", 0);   /* YAML syntax error */

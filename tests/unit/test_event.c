@@ -85,6 +85,24 @@ static void test_event_binary_string_and_clone(void **state)
     cs_event_free(c);
 }
 
+static void test_copy_own_string_while_growing(void **state)
+{
+    cs_event *ev = cs_event_new_sized(CS_KIND_LOG, 0, 1, 16);
+    const char *s;
+    size_t n;
+    (void)state;
+    assert_int_equal(cs_event_add_cstr(&ev, CS_F_MESSAGE, "0123456789abc"), CS_OK);
+    /* the source string lives in the arena that this add must grow */
+    for (int i = 0; i < 10; i++) {
+        assert_true(cs_event_get_str(ev, CS_F_MESSAGE, &s, &n));
+        assert_int_equal(cs_event_add_str(&ev, CS_F_TAGS, s, n), CS_OK);
+    }
+    assert_int_equal(cs_event_add_field(&ev, ev, cs_event_find(ev, CS_F_MESSAGE)), CS_OK);
+    assert_string_equal(cs_event_strval(ev, &cs_event_fields(ev)[11]), "0123456789abc");
+    assert_string_equal(cs_event_strval(ev, &cs_event_fields(ev)[10]), "0123456789abc");
+    cs_event_free(ev);
+}
+
 static void test_event_limits(void **state)
 {
     cs_event *ev = cs_event_new(CS_KIND_LOG, 0);
@@ -153,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_registry_intern),
         cmocka_unit_test(test_event_growth_and_getters),
         cmocka_unit_test(test_event_binary_string_and_clone),
+        cmocka_unit_test(test_copy_own_string_while_growing),
         cmocka_unit_test(test_event_limits),
         cmocka_unit_test(test_field_text),
         cmocka_unit_test(test_time),
