@@ -43,8 +43,8 @@ cs_log_format cs_log_detect(const char *s, size_t n)
     if (starts(s, n, "type=") || starts(s, n, "node=")) {
         return CS_LOGFMT_AUDITD;
     }
-    if (starts(s, n, "CEF:")) {
-        return CS_LOGFMT_CEF;
+    if (starts(s, n, "CEF:") || memmem(s, n < 256 ? n : 256, " CEF:", 5) != NULL) {
+        return CS_LOGFMT_CEF;   /* bare, or behind a syslog header (the CEF parser skips it) */
     }
     if (s[0] == '[' && n > 28 && memmem(s, n < 64 ? n : 64, "] [", 3) != NULL) {
         return CS_LOGFMT_APACHE_ERROR;   /* [Sun Dec 04 04:47:44 2005] [error] ... */
@@ -56,6 +56,35 @@ cs_log_format cs_log_detect(const char *s, size_t n)
         return CS_LOGFMT_ACCESS;
     }
     return CS_LOGFMT_SYSLOG;   /* syslog also takes anything else, as a message */
+}
+
+/* CEF behind a syslog header: the header knows the time (unless the CEF
+ * carries rt=) and the sending host. */
+static cs_rc parse_cef_with_header(const char *line, size_t len, const cs_log_ctx *ctx, cs_event **out)
+{
+    const char *cef = memmem(line, len, "CEF:", 4);
+    cs_event *hdr = NULL;
+    cs_rc rc = cs_parse_cef(line, len, ctx, out);
+    const char *host;
+    size_t hl;
+    if (rc != CS_OK || cef == NULL || cef == line) {
+        return rc;
+    }
+    if (cs_syslog_parse(line, (size_t)(cef - line), ctx ? &ctx->time : NULL, &hdr) != CS_OK) {
+        return CS_OK;   /* the CEF event stands on its own */
+    }
+    if (cs_event_find(hdr, CS_F_TAGS) == NULL && cs_event_find(*out, cs_field_intern("rt", 2)) == NULL) {
+        (*out)->ts_us = hdr->ts_us;   /* no citysoc.no_timestamp tag: the header had a stamp */
+    }
+    if (cs_event_find(*out, CS_F_HOST_NAME) == NULL && cs_event_get_str(hdr, CS_F_HOST_NAME, &host, &hl)) {
+        rc = cs_event_add_str(out, CS_F_HOST_NAME, host, hl);
+    }
+    cs_event_free(hdr);
+    if (rc != CS_OK) {
+        cs_event_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 cs_rc cs_log_parse_line(cs_log_format fmt, const char *line, size_t len, const cs_log_ctx *ctx, cs_event **out)
@@ -76,7 +105,7 @@ cs_rc cs_log_parse_line(cs_log_format fmt, const char *line, size_t len, const c
     case CS_LOGFMT_JSON:
         return cs_parse_json_line(line, len, ctx, out);
     case CS_LOGFMT_CEF:
-        return cs_parse_cef(line, len, ctx, out);
+        return parse_cef_with_header(line, len, ctx, out);
     case CS_LOGFMT_KV:
         return cs_parse_kv(line, len, ctx, out);
     case CS_LOGFMT_SYSLOG:

@@ -75,10 +75,11 @@ cs_rc cs_parse_kv(const char *line, size_t len, const cs_log_ctx *ctx, cs_event 
 
 /* Program normalisers for syslog events: look at process.name and message
  * (sshd, sudo, su, PAM, cron, useradd/groupadd/usermod/userdel, kernel
- * firewall lines from iptables/nftables/ufw, CEF or key=value payloads) and
- * add what they find, including the logsource. Unknown programs: unchanged
- * except the logsource product linux. Never fails on content; only on
- * memory or event limits. */
+ * firewall lines from iptables/nftables/ufw) and add what they find,
+ * including the logsource. Unknown programs: unchanged except the logsource
+ * product linux. (A CEF payload behind a syslog header is detected by
+ * cs_log_detect and parsed as CEF.) Never fails on content; only on memory
+ * or event limits. */
 cs_rc cs_log_normalize(cs_event **ev);
 
 /* Helper for all parsers: add event.original, event.created, log.file.path,

@@ -52,6 +52,7 @@
 
 #include "../../runtime/json.h"
 #include "../../runtime/timeutil.h"
+#include "logbuild.h"
 #include "logparse.h"
 
 /* ------------------------------------------------------------ names -- */
@@ -180,44 +181,6 @@ static const struct {
 };
 
 /* ---------------------------------------------------------- helpers -- */
-
-typedef struct bld {
-    cs_event *ev;
-    cs_rc rc;
-} bld;
-
-static void add_str(bld *b, cs_fid id, const char *s, size_t n)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_str(&b->ev, id, s, n);
-    }
-}
-
-static void add_cstr(bld *b, cs_fid id, const char *s)
-{
-    add_str(b, id, s, strlen(s));
-}
-
-static void add_int(bld *b, cs_fid id, int64_t v)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_int(&b->ev, id, v);
-    }
-}
-
-static void add_time(bld *b, cs_fid id, int64_t v)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_time(&b->ev, id, v);
-    }
-}
-
-static void add_ip(bld *b, cs_fid id, const cs_ip *ip)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_ip(&b->ev, id, ip);
-    }
-}
 
 static const cs_field *get(const cs_event *src, int name)
 {

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "../../runtime/timeutil.h"
+#include "logbuild.h"
 #include "logparse.h"
 
 /* ------------------------------------------------------------ names -- */
@@ -84,48 +85,12 @@ static void intern_names(void)
 
 /* ---------------------------------------------------------- helpers -- */
 
-typedef struct span {
-    const char *p;
-    size_t n;
-} span;
-
 /* The event under construction and the first error; adders do nothing
  * once rc is set, so each parser has a single exit path. */
-typedef struct bld {
-    cs_event *ev;
-    cs_rc rc;
-} bld;
-
-static void add_str(bld *b, cs_fid id, const char *s, size_t n)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_str(&b->ev, id, s, n);
-    }
-}
-
 static void add_span(bld *b, cs_fid id, span v)
 {
     if (v.p != NULL) {
         add_str(b, id, v.p, v.n);
-    }
-}
-
-static void add_cstr(bld *b, cs_fid id, const char *s)
-{
-    add_str(b, id, s, strlen(s));
-}
-
-static void add_int(bld *b, cs_fid id, int64_t v)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_int(&b->ev, id, v);
-    }
-}
-
-static void add_ip(bld *b, cs_fid id, const cs_ip *ip)
-{
-    if (b->rc == CS_OK && id != CS_F_NONE) {
-        b->rc = cs_event_add_ip(&b->ev, id, ip);
     }
 }
 
@@ -134,29 +99,7 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static bool span_is(span v, const char *lit)
-{
-    size_t n = strlen(lit);
-    return v.p != NULL && v.n == n && memcmp(v.p, lit, n) == 0;
-}
-
 /* Unsigned decimal of the whole span, at most 18 digits (no overflow). */
-static bool span_uint(span v, int64_t *out)
-{
-    int64_t x = 0;
-    if (v.p == NULL || v.n == 0 || v.n > 18) {
-        return false;
-    }
-    for (size_t i = 0; i < v.n; i++) {
-        if (!is_digit(v.p[i])) {
-            return false;
-        }
-        x = x * 10 + (v.p[i] - '0');
-    }
-    *out = x;
-    return true;
-}
-
 /* Digits at s[*i..]; at most maxd of them, at least one. */
 static bool read_num(const char *s, size_t n, size_t *i, size_t maxd, int *out)
 {

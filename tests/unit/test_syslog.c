@@ -90,6 +90,18 @@ static void test_not_syslog_kept(void **state)
     assert_string_equal(str(ev, CS_F_TAGS), "citysoc.no_timestamp");
     assert_int_equal(ev->ts_us, march.reference_us);
     cs_event_free(ev);
+    /* a malformed PRI is not a priority: the line is kept whole */
+    {
+        const char *bad[] = {"<999>Mar 12 08:00:00 h p: x", "<13Mar 12 08:00:00 h p: x", "<>x", "<-1>y",
+                             "<0000000013>z"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            int64_t pri;
+            assert_int_equal(cs_syslog_parse(bad[i], strlen(bad[i]), &march, &ev), CS_OK);
+            assert_string_equal(str(ev, CS_F_EVENT_ORIGINAL), bad[i]);
+            assert_false(cs_event_get_int(ev, CS_F_LOG_SYSLOG_PRIORITY, &pri));
+            cs_event_free(ev);
+        }
+    }
     /* empty and whitespace lines never crash */
     assert_int_equal(cs_syslog_parse("", 0, &march, &ev), CS_OK);
     cs_event_free(ev);
