@@ -2,10 +2,13 @@
  * Elasticsearch, golden tests).
  *
  * Writing is on the hot path, so it is our own streaming writer into a
- * growable buffer (no DOM, no allocation once the buffer is warm). Dotted
- * field names are written as nested objects; fields sharing an id become an
- * array. Reading uses jansson and flattens nested objects back to dotted
- * names, so write -> read -> write is stable.
+ * growable buffer (no DOM, no allocation once the buffer and the calling
+ * thread's cache of event skeletons are warm; see json.c). Dotted field names
+ * are written as nested objects; fields sharing an id become an array.
+ * cs_json_write_event() may run on any number of threads at once, each with
+ * its own cs_buf, while other threads intern new field names. Reading uses
+ * jansson and flattens nested objects back to dotted names, so
+ * write -> read -> write is stable.
  *
  * Ownership: a cs_buf belongs to its creator (cs_buf_free). cs_json_read_event
  * returns a new event the caller frees with cs_event_free().

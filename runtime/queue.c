@@ -5,8 +5,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+
+#define SPIN_ROUNDS 64
 
 struct cs_queue {
     pthread_mutex_t lock;
@@ -17,6 +20,8 @@ struct cs_queue {
     size_t head;   /* next pop */
     size_t count;
     bool closed;
+    int pop_waiters;    /* threads sleeping in pop: wake only them, and only */
+    int push_waiters;   /* when someone sleeps (a futex wake is a syscall)   */
     cs_queue_stats st;
 };
 
@@ -62,7 +67,9 @@ static void put(cs_queue *q, void *item)
     if (q->count > q->st.high_water) {
         q->st.high_water = q->count;
     }
-    pthread_cond_signal(&q->not_empty);
+    if (q->pop_waiters > 0) {
+        pthread_cond_signal(&q->not_empty);
+    }
 }
 
 cs_rc cs_queue_push(cs_queue *q, void *item)
@@ -74,7 +81,9 @@ cs_rc cs_queue_push(cs_queue *q, void *item)
             q->st.waits++;
             waited = true;
         }
+        q->push_waiters++;
         pthread_cond_wait(&q->not_full, &q->lock);
+        q->push_waiters--;
     }
     if (q->closed) {
         pthread_mutex_unlock(&q->lock);
@@ -120,10 +129,24 @@ size_t cs_queue_pop_batch(cs_queue *q, void **items, size_t max, int timeout_ms,
         deadline_after(&dl, timeout_ms);
     }
     pthread_mutex_lock(&q->lock);
+    /* Spin a little before sleeping: under load the producer refills within
+     * microseconds, and a sleeping consumer makes every push pay a futex
+     * wake (a system call per event). */
+    for (int spin = 0; spin < SPIN_ROUNDS && q->count == 0 && !q->closed; spin++) {
+        pthread_mutex_unlock(&q->lock);
+        sched_yield();
+        pthread_mutex_lock(&q->lock);
+    }
     while (q->count == 0 && !q->closed) {
+        int r = 0;
+        q->pop_waiters++;
         if (timeout_ms < 0) {
             pthread_cond_wait(&q->not_empty, &q->lock);
-        } else if (pthread_cond_timedwait(&q->not_empty, &q->lock, &dl) == ETIMEDOUT) {
+        } else {
+            r = pthread_cond_timedwait(&q->not_empty, &q->lock, &dl);
+        }
+        q->pop_waiters--;
+        if (r == ETIMEDOUT) {
             break;
         }
     }
@@ -134,7 +157,9 @@ size_t cs_queue_pop_batch(cs_queue *q, void **items, size_t max, int timeout_ms,
     }
     q->st.popped += n;
     if (n > 0) {
-        pthread_cond_broadcast(&q->not_full);
+        if (q->push_waiters > 0) {
+            pthread_cond_broadcast(&q->not_full);
+        }
         *rc = CS_OK;
     } else {
         *rc = q->closed ? CS_ERR_CLOSED : CS_ERR_NOTFOUND;

@@ -64,7 +64,7 @@
 #define UDP_BATCH 32
 #define UDP_SLOT 65536u
 #define UDP_BATCHES_PER_WAKE 16
-#define RETRY_US 10000                   /* back-pressure retry period */
+#define RETRY_US 1000                    /* back-pressure retry period: short, a queue drains fast */
 #define ACCEPT_PAUSE_US 100000           /* after EMFILE and friends */
 #define UDP_TICK_US 100000
 #define STOP_DRAIN_US 1000000            /* stop(), UDP: read what the kernel holds */
