@@ -291,6 +291,13 @@ bool cs_field_ranks_exact(const cs_fid *ids, uint32_t *ranks, size_t n)
         bool need = (s1 & 1u) != 0;
         for (size_t i = 0; i < n && !need; i++) {
             if (ids[i] >= ranked) {
+                if (ids[i] >= cs_field_count()) {
+                    /* an id nobody interned (a corrupt event): no name to rank by */
+                    for (size_t k = 0; k < n; k++) {
+                        ranks[k] = ids[k];
+                    }
+                    return false;
+                }
                 need = true;
             } else {
                 ranks[i] = atomic_load_explicit(&g_rank[ids[i]], memory_order_relaxed);

@@ -9,7 +9,7 @@
 #
 # Environment: LINES (1000000), CONNS (1), UDP_LINES (1000000),
 # UDP_RCVBUF (0 = system default), TIMEOUT (120 s per phase),
-# CFLAGS_BENCH (-O2 -g), KEEP=1 keeps the work directory.
+# BENCH_BUILD (build-bench: where the Release build goes), KEEP=1 keeps the work directory.
 # Exit 0 when every count adds up, 1 when one does not, 2 on setup errors.
 set -euo pipefail
 
@@ -21,7 +21,6 @@ CONNS=${CONNS:-1}
 UDP_LINES=${UDP_LINES:-1000000}
 UDP_RCVBUF=${UDP_RCVBUF:-0}
 TIMEOUT=${TIMEOUT:-120}
-CFLAGS_BENCH=${CFLAGS_BENCH:--O2 -g}
 
 case "$MODE" in
 tcp | udp | all) ;;
