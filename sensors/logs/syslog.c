@@ -256,6 +256,90 @@ static cs_rc parse_tag(cs_event **ev, const char *s, size_t len, bool quirks, bo
     return add_message(ev, s + i, len - i, true);
 }
 
+#define SD_MAX_PARAMS 64
+#define SD_NAME_MAX 32
+
+/* RFC 5424 structured data, [id name="value" ...][id2 ...], into fields
+ * log.syslog.structured_data.<id>.<name> (ECS keeps it there). Names follow
+ * the RFC (1-32 printable ASCII, no '=', ' ', ']' or '"'); a malformed
+ * element ends the parse, the raw line stays in event.original. */
+static bool sd_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > SD_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 32 || c >= 127 || c == '=' || c == ']' || c == '"') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static cs_rc parse_sd(cs_event **ev, const char *s, size_t n)
+{
+    static const char prefix[] = "log.syslog.structured_data.";
+    char name[sizeof prefix + 2 * SD_NAME_MAX + 2];
+    char value[1024];
+    size_t i = 0;
+    int params = 0;
+    while (i < n && s[i] == '[' && params < SD_MAX_PARAMS) {
+        size_t id0 = ++i, idl;
+        while (i < n && s[i] != ' ' && s[i] != ']') {
+            i++;
+        }
+        idl = i - id0;
+        if (!sd_name_ok(s + id0, idl)) {
+            return CS_OK;
+        }
+        while (i < n && s[i] == ' ' && params < SD_MAX_PARAMS) {
+            size_t k0 = ++i, kl, vl = 0;
+            size_t nl;
+            cs_fid id;
+            cs_rc rc;
+            while (i < n && s[i] != '=') {
+                i++;
+            }
+            kl = i - k0;
+            if (i + 1 >= n || s[i + 1] != '"' || !sd_name_ok(s + k0, kl)) {
+                return CS_OK;
+            }
+            i += 2;
+            while (i < n && s[i] != '"') {
+                if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\' || s[i + 1] == ']')) {
+                    i++;   /* RFC 5424 escapes */
+                }
+                if (vl < sizeof value) {
+                    value[vl++] = s[i];
+                }
+                i++;
+            }
+            if (i >= n) {
+                return CS_OK;
+            }
+            i++;   /* closing quote */
+            nl = sizeof prefix - 1;
+            memcpy(name, prefix, nl);
+            memcpy(name + nl, s + id0, idl);
+            nl += idl;
+            name[nl++] = '.';
+            memcpy(name + nl, s + k0, kl);
+            nl += kl;
+            id = cs_field_intern(name, nl);
+            if (id != CS_F_NONE && (rc = cs_event_add_str(ev, id, value, vl)) != CS_OK) {
+                return rc;
+            }
+            params++;
+        }
+        if (i >= n || s[i] != ']') {
+            return CS_OK;
+        }
+        i++;
+    }
+    return CS_OK;
+}
+
 cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, cs_event **out)
 {
     static const cs_syslog_opts defaults = {0, 0};
@@ -327,7 +411,9 @@ cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, 
             have_ts = true;
         }
         if ((rc = add_tok(&ev, CS_F_HOST_NAME, tok[1], tl[1])) != CS_OK ||
-            (rc = add_tok(&ev, CS_F_PROCESS_NAME, tok[2], tl[2])) != CS_OK) {
+            (rc = add_tok(&ev, CS_F_PROCESS_NAME, tok[2], tl[2])) != CS_OK ||
+            (rc = add_tok(&ev, CS_F_LOG_SYSLOG_APPNAME, tok[2], tl[2])) != CS_OK ||
+            (rc = add_tok(&ev, cs_field_intern("log.syslog.msgid", 16), tok[4], tl[4])) != CS_OK) {
             goto fail;
         }
         if (tl[3] > 0 && tl[3] < 12 && is_digit(tok[3][0])) {
@@ -339,8 +425,9 @@ cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, 
                 goto fail;
             }
         }
-        /* structured data: "-" or [..]..; skip it, keep the message */
+        /* structured data: "-" or [..]..; each param becomes a field */
         if (left > 0 && p[0] == '[') {
+            const char *sd = p;
             bool in_q = false;
             while (left > 0) {
                 char c = p[0];
@@ -358,6 +445,9 @@ cs_rc cs_syslog_parse(const char *line, size_t len, const cs_syslog_opts *opts, 
                 }
                 p++;
                 left--;
+            }
+            if ((rc = parse_sd(&ev, sd, (size_t)(p - sd))) != CS_OK) {
+                goto fail;
             }
         } else if (left > 0 && p[0] == '-') {
             p++;

@@ -72,7 +72,22 @@ static void test_pri_and_5424(void **state)
     assert_true(cs_event_get_int(ev, CS_F_LOG_SYSLOG_SEVERITY, &v));
     assert_int_equal(v, 2);
     assert_string_equal(str(ev, CS_F_MESSAGE), "'su root' failed for lonvick");
+    /* structured data becomes fields (the ] inside the quoted value is data) */
+    assert_string_equal(str(ev, cs_field_intern("log.syslog.structured_data.exampleSDID@32473.iut", 48)), "3");
+    assert_string_equal(str(ev, cs_field_intern("log.syslog.structured_data.exampleSDID@32473.eventSource", 56)),
+                        "App]");
+    assert_string_equal(str(ev, cs_field_intern("log.syslog.msgid", 16)), "ID47");
+    assert_string_equal(str(ev, CS_F_LOG_SYSLOG_APPNAME), "su");
     cs_event_free(ev);
+    {
+        /* two elements, escapes, a malformed third one: the good params stay */
+        const char *l3 = "<165>1 2026-03-12T08:00:00Z h app - - [a@1 x=\"q\\\"d\" y=\"\"][b@2 z=\"1\"][bad k=v] msg";
+        assert_int_equal(cs_syslog_parse(l3, strlen(l3), &march, &ev), CS_OK);
+        assert_string_equal(str(ev, cs_field_intern("log.syslog.structured_data.a@1.x", 32)), "q\"d");
+        assert_string_equal(str(ev, cs_field_intern("log.syslog.structured_data.a@1.y", 32)), "");
+        assert_string_equal(str(ev, cs_field_intern("log.syslog.structured_data.b@2.z", 32)), "1");
+        cs_event_free(ev);
+    }
     assert_int_equal(cs_syslog_parse(l2, strlen(l2), &march, &ev), CS_OK);
     assert_string_equal(str(ev, CS_F_PROCESS_NAME), "tag");
     assert_string_equal(str(ev, CS_F_MESSAGE), "hello");
