@@ -36,6 +36,36 @@
  * Regex matching needs a pcre2_match_data: one per thread, made on first use
  * and freed by a pthread key destructor when the thread exits.
  *
+ * The other Sigma v2.1 modifiers, all resolved at load time:
+ * - expand, windash, utf16le/wide/utf16be/utf16 and base64/base64offset
+ *   rewrite a value into one or more Sigma strings (OR-ed) which are then
+ *   compiled like any other value (contains & co add their '*'). The order is
+ *   fixed whatever the order in the key: expand (each %name% becomes each of
+ *   its values, every combination), then windash (each '-' or '/' matching
+ *   pySigma's \B[-/]\b becomes - / U+2013 U+2014 U+2015, all 5^n
+ *   combinations, n <= 5), then utf16 (of the UTF-8 text; utf16 = BOM FF FE +
+ *   LE), then base64 or base64offset (pySigma's three shifted slices). An
+ *   encoding must come before base64 in the key, and encoded values may not
+ *   hold wildcards. With |all, each YAML value keeps its alternatives OR-ed
+ *   and the values are AND-ed.
+ * - lt lte gt gte: a number compared with int/float fields, or with a string
+ *   field that is wholly a decimal number; anything else does not match.
+ * - minute hour day week(ISO 8601) month year: the part (UTC) of a time
+ *   field or of an ISO 8601 string field (YYYY-MM-DD[(T| )hh:mm[:ss[.f]]]
+ *   [Z|+hh:mm]; no offset = UTC) equals the whole-number value (or compares
+ *   with it under lt/lte/gt/gte). Other fields and unparsable strings do not
+ *   match.
+ * - fieldref: the field's text equals (contains, starts/ends with) the text of
+ *   another field of the event, case-insensitively unless |cased; no match
+ *   when the other field is absent.
+ * - neq negates the item (pySigma's SigmaNegateModifier) but only for events
+ *   that HAVE the field: `a|neq: x` matches when a is present and none of the
+ *   values match it; an event without `a` does not match (as `a != 'x'` does in
+ *   SQL backends). `not` over an ordinary item is the way to also accept
+ *   absence. neq cannot be combined with all.
+ * - base64 output is matched case-insensitively like every other value (add
+ *   |cased for an exact-case match).
+ *
  * Choices the spec leaves open (see also sigma.h):
  * - keyword search looks at `message`; an event without `message` is searched
  *   in `event.original` instead;
@@ -145,7 +175,13 @@ static void arena_free(arena *a)
 
 /* ------------------------------------------------------ compiled shapes -- */
 
-enum vkind { V_EXACT, V_PREFIX, V_SUFFIX, V_CONTAINS, V_GLOB, V_ANY, V_NULL, V_RE, V_CIDR };
+enum vkind { V_EXACT, V_PREFIX, V_SUFFIX, V_CONTAINS, V_GLOB, V_ANY, V_NULL, V_RE, V_CIDR, V_CMP, V_TIME, V_FREF };
+
+/* numeric comparison of V_CMP / V_TIME */
+enum cmpop { OP_EQ, OP_LT, OP_LTE, OP_GT, OP_GTE };
+
+/* the part of a date a V_TIME value compares */
+enum tpart { TP_NONE, TP_MINUTE, TP_HOUR, TP_DAY, TP_WEEK, TP_MONTH, TP_YEAR };
 
 typedef struct seg {
     const unsigned char *s;    /* lowercased unless the value is cased */
@@ -168,6 +204,10 @@ typedef struct value {
     const seg *segs;           /* V_GLOB: segs[0] and segs[nseg-1] anchored */
     pcre2_code *re;
     pcre2_match_context *mctx;
+    uint8_t op;                /* V_CMP, V_TIME: enum cmpop */
+    uint8_t part;              /* V_TIME: enum tpart */
+    bool lead, trail;          /* V_FREF: contains/endswith (lead), contains/startswith (trail) */
+    cs_fid ref;                /* V_FREF: the other field */
 } value;
 
 typedef struct item {
@@ -176,6 +216,7 @@ typedef struct item {
     bool exists;               /* |exists: presence test only */
     bool want;                 /* the |exists value */
     bool has_null;             /* one value is null (field absent) */
+    bool neq;                  /* |neq: field present and the values do not match */
     size_t nvals;
     const value *vals;
 } item;
@@ -201,11 +242,19 @@ struct cs_rule {
     const node *cond;
 };
 
+typedef struct placeholder {
+    char *name;
+    char **vals;
+    size_t n;
+} placeholder;
+
 struct cs_ruleset {
     cs_rule **rules;
     size_t n;
     size_t cap;
     pcre2_match_context *mctx;
+    placeholder *ph;           /* |expand values, from cs_ruleset_set_placeholder() */
+    size_t nph;
 };
 
 static void rule_free(cs_rule *r)
@@ -431,6 +480,292 @@ static void ftext_get(ftext *t, const cs_event *ev, const cs_field *f)
     }
 }
 
+static void parse_number(value *v, const unsigned char *s, size_t len);
+
+static bool cmp_i64(uint8_t op, int64_t x, int64_t y)
+{
+    switch ((enum cmpop)op) {
+    case OP_EQ:
+        return x == y;
+    case OP_LT:
+        return x < y;
+    case OP_LTE:
+        return x <= y;
+    case OP_GT:
+        return x > y;
+    case OP_GTE:
+        return x >= y;
+    }
+    return false;
+}
+
+static bool cmp_num(uint8_t op, double x, double y)
+{
+    switch ((enum cmpop)op) {
+    case OP_EQ:
+        return x == y;
+    case OP_LT:
+        return x < y;
+    case OP_LTE:
+        return x <= y;
+    case OP_GT:
+        return x > y;
+    case OP_GTE:
+        return x >= y;
+    }
+    return false;
+}
+
+/* lt/lte/gt/gte: int and float fields, or a string holding a whole number. */
+static bool cmp_match(const value *v, const cs_event *ev, const cs_field *f)
+{
+    value tmp;
+    if (f->type == CS_T_INT) {
+        return v->has_int ? cmp_i64(v->op, f->v.i, v->ival) : cmp_num(v->op, (double)f->v.i, v->dval);
+    }
+    if (f->type == CS_T_FLOAT) {
+        return cmp_num(v->op, f->v.f, v->dval);
+    }
+    if (f->type != CS_T_STR) {
+        return false;
+    }
+    memset(&tmp, 0, sizeof tmp);
+    parse_number(&tmp, (const unsigned char *)cs_event_strval(ev, f), f->len);
+    if (!tmp.has_num) {
+        return false;
+    }
+    if (tmp.has_int && v->has_int) {
+        return cmp_i64(v->op, tmp.ival, v->ival);
+    }
+    return cmp_num(v->op, tmp.dval, v->dval);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe;
+    unsigned doy;
+    unsigned doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe;
+    unsigned yoe;
+    unsigned doy;
+    unsigned mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* 0 = Monday .. 6 = Sunday (1970-01-01 was a Thursday). */
+static int64_t weekday(int64_t days)
+{
+    return ((days % 7) + 7 + 3) % 7;
+}
+
+/* ISO 8601 weeks in year y: 53 when 1 January or 31 December is a Thursday. */
+static int64_t iso_weeks(int64_t y)
+{
+    return (weekday(days_from_civil(y, 1, 1)) == 3 || weekday(days_from_civil(y, 12, 31)) == 3) ? 53 : 52;
+}
+
+/* The part of a UTC time (seconds since the epoch). */
+static int64_t time_part(int64_t secs, uint8_t part)
+{
+    int64_t days = floor_div(secs, 86400);
+    int64_t sod = secs - days * 86400;
+    int64_t y;
+    unsigned m;
+    unsigned d;
+    civil_from_days(days, &y, &m, &d);
+    switch ((enum tpart)part) {
+    case TP_MINUTE:
+        return (sod / 60) % 60;
+    case TP_HOUR:
+        return sod / 3600;
+    case TP_DAY:
+        return d;
+    case TP_MONTH:
+        return m;
+    case TP_YEAR:
+        return y;
+    case TP_WEEK: {
+        int64_t yday = days - days_from_civil(y, 1, 1) + 1;
+        int64_t w = (yday - (weekday(days) + 1) + 10) / 7;
+        if (w < 1) {
+            return iso_weeks(y - 1);
+        }
+        return w > iso_weeks(y) ? 1 : w;
+    }
+    case TP_NONE:
+        break;
+    }
+    return -1;
+}
+
+static bool digits(const char *s, size_t n, size_t at, size_t k, int *out)
+{
+    int x = 0;
+    if (at + k > n) {
+        return false;
+    }
+    for (size_t i = at; i < at + k; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        x = x * 10 + (s[i] - '0');
+    }
+    *out = x;
+    return true;
+}
+
+/* ISO 8601 / RFC 3339: YYYY-MM-DD[(T| )hh:mm[:ss[.frac]][Z|(+|-)hh[:]mm]] to UTC
+ * seconds. A time without an offset is taken as UTC. */
+static bool parse_iso8601(const char *s, size_t n, int64_t *secs)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
+    size_t i;
+    if (n < 10 || !digits(s, n, 0, 4, &y) || s[4] != '-' || !digits(s, n, 5, 2, &mo) || s[7] != '-' ||
+        !digits(s, n, 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31) {
+        return false;
+    }
+    i = 10;
+    if (i < n && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
+        if (!digits(s, n, i + 1, 2, &h) || i + 3 >= n || s[i + 3] != ':' || !digits(s, n, i + 4, 2, &mi) || h > 23 ||
+            mi > 59) {
+            return false;
+        }
+        i += 6;
+        if (i < n && s[i] == ':') {
+            if (!digits(s, n, i + 1, 2, &sec) || sec > 60) {
+                return false;
+            }
+            i += 3;
+            if (i < n && (s[i] == '.' || s[i] == ',')) {
+                i++;
+                while (i < n && s[i] >= '0' && s[i] <= '9') {
+                    i++;
+                }
+            }
+        }
+        if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+            i++;
+        } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+            int sign = s[i] == '-' ? -1 : 1;
+            if (!digits(s, n, i + 1, 2, &oh)) {
+                return false;
+            }
+            i += 3;
+            if (i < n && s[i] == ':') {
+                i++;
+            }
+            if (!digits(s, n, i, 2, &om)) {
+                return false;
+            }
+            i += 2;
+            oh *= sign;
+            om *= sign;
+        }
+    }
+    if (i != n) {
+        return false;
+    }
+    *secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)oh * 3600 -
+            (int64_t)om * 60;
+    return true;
+}
+
+/* minute/hour/day/week/month/year of a time field or an ISO 8601 string field. */
+static bool time_match(const value *v, const cs_event *ev, const cs_field *f)
+{
+    int64_t secs;
+    if (f->type == CS_T_TIME) {
+        secs = floor_div(f->v.i, 1000000);
+    } else if (f->type == CS_T_STR) {
+        if (!parse_iso8601(cs_event_strval(ev, f), f->len, &secs)) {
+            return false;
+        }
+    } else {
+        return false;
+    }
+    return cmp_i64(v->op, time_part(secs, v->part), v->ival);
+}
+
+static bool bytes_eq(const unsigned char *a, const unsigned char *b, size_t n, bool cased)
+{
+    if (cased) {
+        return memcmp(a, b, n) == 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (lc(a[i]) != lc(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* fieldref: the field's text equals (starts with, ends with, contains) the other field's. */
+static bool fref_match(const value *v, const cs_event *ev, const char *s, size_t n)
+{
+    const cs_field *fs = cs_event_fields(ev);
+    size_t nf = cs_event_nfields(ev);
+    const unsigned char *t = (const unsigned char *)s;
+    for (size_t i = 0; i < nf; i++) {
+        char buf[64];
+        size_t rl;
+        const unsigned char *r;
+        if (fs[i].id != v->ref) {
+            continue;
+        }
+        r = (const unsigned char *)cs_field_text(ev, &fs[i], buf, sizeof buf, &rl);
+        if (rl > n) {
+            continue;
+        }
+        if (!v->lead && !v->trail) {
+            if (rl == n && bytes_eq(t, r, n, v->cased)) {
+                return true;
+            }
+        } else if (!v->lead) {
+            if (bytes_eq(t, r, rl, v->cased)) {
+                return true;
+            }
+        } else if (!v->trail) {
+            if (bytes_eq(t + n - rl, r, rl, v->cased)) {
+                return true;
+            }
+        } else {
+            for (size_t k = 0; k + rl <= n; k++) {
+                if (bytes_eq(t + k, r, rl, v->cased)) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 static bool value_match(const value *v, const cs_event *ev, const cs_field *f, ftext *t)
 {
     switch ((enum vkind)v->kind) {
@@ -438,6 +773,13 @@ static bool value_match(const value *v, const cs_event *ev, const cs_field *f, f
         return false;
     case V_CIDR:
         return cidr_match(v, ev, f);
+    case V_CMP:
+        return cmp_match(v, ev, f);
+    case V_TIME:
+        return time_match(v, ev, f);
+    case V_FREF:
+        ftext_get(t, ev, f);
+        return fref_match(v, ev, t->s, t->len);
     case V_RE:
         ftext_get(t, ev, f);
         return re_match(v, t->s, t->len);
@@ -472,7 +814,27 @@ static cs_fid keyword_fid(const cs_event *ev)
     return CS_F_EVENT_ORIGINAL;
 }
 
+static bool item_eval(const item *it, const cs_event *ev);
+
+/* |neq: the field is present and the item (its values) does not match. */
 static bool item_match(const item *it, const cs_event *ev)
+{
+    const cs_field *fs;
+    size_t nf;
+    if (!it->neq) {
+        return item_eval(it, ev);
+    }
+    fs = cs_event_fields(ev);
+    nf = cs_event_nfields(ev);
+    for (size_t i = 0; i < nf; i++) {
+        if (fs[i].id == it->fid) {
+            return !item_eval(it, ev);
+        }
+    }
+    return false;
+}
+
+static bool item_eval(const item *it, const cs_event *ev)
 {
     const cs_field *fs = cs_event_fields(ev);
     size_t nf = cs_event_nfields(ev);
@@ -591,6 +953,10 @@ typedef struct cctx {
 
 typedef struct mods {
     bool contains, startswith, endswith, all, re, re_i, re_m, re_s, cidr, exists, cased;
+    bool neq, windash, expand, fieldref, base64, base64off;
+    uint8_t utf16;             /* 0 none, 1 utf16le/wide, 2 utf16be, 3 utf16 (BOM + LE) */
+    uint8_t op;                /* enum cmpop: lt lte gt gte (OP_EQ: none) */
+    uint8_t part;              /* enum tpart */
 } mods;
 
 static cs_rc rule_err(const cctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -686,11 +1052,24 @@ static bool word_is(const char *s, size_t len, const char *w)
     return strlen(w) == len && memcmp(s, w, len) == 0;
 }
 
+/* Every Sigma v2.1 modifier is supported; the list stays for future ones. */
 static const char *const unsupported_mods[] = {
-    "windash", "base64", "base64offset", "utf16le", "utf16be", "utf16", "wide", "expand", "fieldref",
-    "gt",      "gte",    "lt",           "lte",     "neq",     "minute", "hour", "day",    "week",
-    "month",   "year",   NULL,
+    NULL,
 };
+
+static const char *const part_names[] = {"", "minute", "hour", "day", "week", "month", "year", NULL};
+static const char *const op_names[] = {"", "lt", "lte", "gt", "gte", NULL};
+
+/* Index of the word in a NULL-terminated list, or -1. */
+static int lookup(const char *const *list, const char *s, size_t len)
+{
+    for (int i = 0; list[i] != NULL; i++) {
+        if (word_is(s, len, list[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
 
 /* Split "Field|mod|mod" into an interned field id and modifier flags. */
 static cs_rc parse_key(cctx *c, const cs_yaml_node *key, cs_fid *fid, mods *m)
@@ -733,6 +1112,42 @@ static cs_rc parse_key(cctx *c, const cs_yaml_node *key, cs_fid *fid, mods *m)
             m->exists = true;
         } else if (word_is(mod, ml, "cased")) {
             m->cased = true;
+        } else if (word_is(mod, ml, "neq")) {
+            m->neq = true;
+        } else if (word_is(mod, ml, "windash")) {
+            m->windash = true;
+        } else if (word_is(mod, ml, "expand")) {
+            m->expand = true;
+        } else if (word_is(mod, ml, "fieldref")) {
+            m->fieldref = true;
+        } else if (word_is(mod, ml, "base64") || word_is(mod, ml, "base64offset")) {
+            if (m->base64 || m->base64off) {
+                return rule_err(c, key->line, "only one of base64 and base64offset may be used (in '%s')", k);
+            }
+            if (ml == 6) {
+                m->base64 = true;
+            } else {
+                m->base64off = true;
+            }
+        } else if (word_is(mod, ml, "utf16le") || word_is(mod, ml, "wide") || word_is(mod, ml, "utf16be") ||
+                   word_is(mod, ml, "utf16")) {
+            if (m->utf16 != 0) {
+                return rule_err(c, key->line, "only one of utf16le, wide, utf16be and utf16 may be used (in '%s')", k);
+            }
+            if (m->base64 || m->base64off) {
+                return rule_err(c, key->line, "'%.*s' must come before base64/base64offset (in '%s')", (int)ml, mod, k);
+            }
+            m->utf16 = word_is(mod, ml, "utf16be") ? 2 : word_is(mod, ml, "utf16") ? 3 : 1;
+        } else if (lookup(op_names, mod, ml) > 0) {
+            if (m->op != OP_EQ) {
+                return rule_err(c, key->line, "only one of lt, lte, gt and gte may be used (in '%s')", k);
+            }
+            m->op = (uint8_t)lookup(op_names, mod, ml);
+        } else if (lookup(part_names, mod, ml) > 0) {
+            if (m->part != TP_NONE) {
+                return rule_err(c, key->line, "only one of minute, hour, day, week, month and year may be used (in '%s')", k);
+            }
+            m->part = (uint8_t)lookup(part_names, mod, ml);
         } else if (word_is(mod, ml, "i") || word_is(mod, ml, "ignorecase") || word_is(mod, ml, "m") ||
                    word_is(mod, ml, "multiline") || word_is(mod, ml, "s") || word_is(mod, ml, "dotall")) {
             if (!m->re) {
@@ -763,6 +1178,31 @@ static cs_rc parse_key(cctx *c, const cs_yaml_node *key, cs_fid *fid, mods *m)
     }
     if (m->cidr && (m->contains || m->startswith || m->endswith || m->cased || *fid == CS_F_NONE)) {
         return rule_err(c, key->line, "'cidr' needs a field name and no string modifier (in '%s')", k);
+    }
+    {
+        bool enc = m->utf16 != 0 || m->base64 || m->base64off;
+        bool str = m->contains || m->startswith || m->endswith || m->cased;
+        bool xform = enc || m->windash || m->expand;
+        if ((m->neq || m->fieldref || m->op != OP_EQ || m->part != TP_NONE) && *fid == CS_F_NONE) {
+            return rule_err(c, key->line, "neq, fieldref, lt, lte, gt, gte and the time modifiers need a field name (in '%s')",
+                            k);
+        }
+        if ((m->re || m->cidr) && xform) {
+            return rule_err(c, key->line,
+                            "'%s' cannot be combined with windash, expand, base64, base64offset or utf16 (in '%s')",
+                            m->re ? "re" : "cidr", k);
+        }
+        if ((m->op != OP_EQ || m->part != TP_NONE) && (str || xform || m->re || m->cidr || m->fieldref)) {
+            return rule_err(c, key->line, "'%s' compares numbers and takes no string, regex, cidr, encoding or fieldref "
+                            "modifier (in '%s')", m->part != TP_NONE ? part_names[m->part] : op_names[m->op], k);
+        }
+        if (m->fieldref && (xform || m->re || m->cidr)) {
+            return rule_err(c, key->line, "'fieldref' takes only contains, startswith, endswith, cased, all and neq (in '%s')",
+                            k);
+        }
+        if (m->neq && m->all) {
+            return rule_err(c, key->line, "'neq' cannot be combined with 'all' (in '%s')", k);
+        }
     }
     return CS_OK;
 }
@@ -1026,6 +1466,334 @@ static cs_rc compile_cidr(cctx *c, int line, const char *key, const cs_yaml_node
     return CS_OK;
 }
 
+/* ----------------------------------------------- value transformations -- */
+
+/* Strings a value turns into under expand, windash and the encodings: raw
+ * Sigma strings (escapes intact), OR-ed. */
+typedef struct svec {
+    const char **s;
+    size_t *len;
+    size_t n;
+    size_t cap;
+} svec;
+
+typedef struct xctx {
+    cctx *c;
+    const char *key;
+    int line;
+} xctx;
+
+static cs_rc svec_push(const xctx *x, svec *v, const char *s, size_t len)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        const char **ns = c_alloc(x->c, cap * sizeof *ns);
+        size_t *nl = c_alloc(x->c, cap * sizeof *nl);
+        if (ns == NULL || nl == NULL) {
+            return nomem(x->c);
+        }
+        if (v->n > 0) {
+            memcpy(ns, v->s, v->n * sizeof *ns);
+            memcpy(nl, v->len, v->n * sizeof *nl);
+        }
+        v->s = ns;
+        v->len = nl;
+        v->cap = cap;
+    }
+    if (v->n >= CS_SIGMA_MAX_VALUES) {
+        return rule_err(x->c, x->line, "'%s' expands to more than %d values", x->key, CS_SIGMA_MAX_VALUES);
+    }
+    v->s[v->n] = s;
+    v->len[v->n] = len;
+    v->n++;
+    return CS_OK;
+}
+
+static bool ph_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+static const placeholder *find_placeholder(const cs_ruleset *rs, const char *name, size_t len)
+{
+    for (size_t i = 0; i < rs->nph; i++) {
+        if (strlen(rs->ph[i].name) == len && memcmp(rs->ph[i].name, name, len) == 0) {
+            return &rs->ph[i];
+        }
+    }
+    return NULL;
+}
+
+/* |expand: each %name% (name: letters, digits, '_') from `from` on becomes each of its values. */
+static cs_rc expand_ph(const xctx *x, const char *s, size_t len, size_t from, svec *out)
+{
+    for (size_t i = from; i < len; i++) {
+        size_t j = i + 1;
+        const placeholder *ph;
+        if (s[i] != '%') {
+            continue;
+        }
+        while (j < len && ph_char(s[j])) {
+            j++;
+        }
+        if (j == i + 1 || j >= len || s[j] != '%') {
+            continue;
+        }
+        ph = find_placeholder(x->c->rs, s + i + 1, j - i - 1);
+        if (ph == NULL) {
+            return rule_err(x->c, x->line, "unknown placeholder '%.*s' in field '%s' (|expand needs "
+                            "cs_ruleset_set_placeholder())", (int)(j - i + 1), s + i, x->key);
+        }
+        for (size_t k = 0; k < ph->n; k++) {
+            size_t vl = strlen(ph->vals[k]);
+            size_t nl = i + vl + (len - j - 1);
+            char *ns = c_alloc(x->c, nl + 1);
+            cs_rc rc;
+            if (ns == NULL) {
+                return nomem(x->c);
+            }
+            memcpy(ns, s, i);
+            memcpy(ns + i, ph->vals[k], vl);
+            memcpy(ns + i + vl, s + j + 1, len - j - 1);
+            if ((rc = expand_ph(x, ns, nl, i + vl, out)) != CS_OK) {
+                return rc;
+            }
+        }
+        return CS_OK;
+    }
+    return svec_push(x, out, s, len);
+}
+
+static bool word_char(unsigned char ch)
+{
+    return ph_char((char)ch) || ch >= 0x80;
+}
+
+/* |windash: every '-' or '/' matching pySigma's \B[-/]\b becomes each of
+ * - / en-dash em-dash horizontal-bar, in all combinations. */
+static cs_rc windash(const xctx *x, const char *s, size_t len, svec *out)
+{
+    static const char *const dash[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
+    size_t pos[8];
+    size_t k = 0;
+    size_t total = 1;
+    for (size_t i = 0; i < len; i++) {
+        if ((s[i] == '-' || s[i] == '/') && (i == 0 || !word_char((unsigned char)s[i - 1])) && i + 1 < len &&
+            word_char((unsigned char)s[i + 1])) {
+            if (k == 5) {
+                return rule_err(x->c, x->line, "'%s' has more than 5 options for windash (5^n variants)", x->key);
+            }
+            pos[k++] = i;
+            total *= 5;
+        }
+    }
+    for (size_t combo = 0; combo < total; combo++) {
+        char *ns = c_alloc(x->c, len + 2 * k + 1);
+        size_t n = 0;
+        size_t digit = combo;
+        size_t p = 0;
+        cs_rc rc;
+        if (ns == NULL) {
+            return nomem(x->c);
+        }
+        for (size_t i = 0; i < len; i++) {
+            if (p < k && pos[p] == i) {
+                const char *d = dash[digit % 5];
+                digit /= 5;
+                p++;
+                memcpy(ns + n, d, strlen(d));
+                n += strlen(d);
+            } else {
+                ns[n++] = s[i];
+            }
+        }
+        if ((rc = svec_push(x, out, ns, n)) != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+static size_t b64(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)in[i] << 16;
+        if (i + 1 < n) {
+            w |= (uint32_t)in[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            w |= in[i + 2];
+        }
+        out[o++] = tab[(w >> 18) & 63];
+        out[o++] = tab[(w >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(w >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[w & 63] : '=';
+    }
+    return o;
+}
+
+/* One UTF-8 code point at s (an invalid byte stands for itself). */
+static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
+{
+    unsigned char ch = s[*i];
+    size_t need = ch >= 0xf0 && ch < 0xf5 ? 3 : ch >= 0xe0 && ch < 0xf0 ? 2 : ch >= 0xc2 && ch < 0xe0 ? 1 : 0;
+    uint32_t cp = need == 3 ? ch & 7u : need == 2 ? ch & 15u : ch & 31u;
+    if (need == 0 || *i + need >= n) {
+        (*i)++;
+        return ch;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[*i + k] & 0xc0) != 0x80) {
+            (*i)++;
+            return ch;
+        }
+        cp = (cp << 6) | (s[*i + k] & 0x3fu);
+    }
+    *i += need + 1;
+    return cp;
+}
+
+/* utf16*, then base64 / base64offset, of the unescaped value; the results are
+ * escaped again for compile_pattern. Wildcards are refused: an encoded
+ * wildcard means nothing. */
+static cs_rc encode(const xctx *x, const mods *m, const char *s, size_t len, svec *out)
+{
+    unsigned char *raw = c_alloc(x->c, len * 4 + 8);
+    size_t rn = 0;
+    unsigned char *bytes;
+    size_t bn = 0;
+    if (raw == NULL) {
+        return nomem(x->c);
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '\\' && i + 1 < len && (s[i + 1] == '*' || s[i + 1] == '?' || s[i + 1] == '\\')) {
+            raw[rn++] = (unsigned char)s[++i];
+        } else if (ch == '*' || ch == '?') {
+            return rule_err(x->c, x->line, "'%s' has a wildcard in '%.60s': base64, base64offset and utf16 take none",
+                            x->key, s);
+        } else {
+            raw[rn++] = (unsigned char)ch;
+        }
+    }
+    bytes = raw;
+    bn = rn;
+    if (m->utf16 != 0) {
+        bytes = c_alloc(x->c, rn * 4 + 4);
+        if (bytes == NULL) {
+            return nomem(x->c);
+        }
+        bn = 0;
+        if (m->utf16 == 3) {
+            bytes[bn++] = 0xff;
+            bytes[bn++] = 0xfe;
+        }
+        for (size_t i = 0; i < rn;) {
+            uint32_t cp = utf8_next(raw, rn, &i);
+            uint16_t units[2];
+            size_t nu = 1;
+            units[0] = (uint16_t)cp;
+            if (cp > 0xffff) {
+                cp -= 0x10000;
+                units[0] = (uint16_t)(0xd800 + (cp >> 10));
+                units[1] = (uint16_t)(0xdc00 + (cp & 0x3ff));
+                nu = 2;
+            }
+            for (size_t u = 0; u < nu; u++) {
+                unsigned char lo = (unsigned char)(units[u] & 0xff);
+                unsigned char hi = (unsigned char)(units[u] >> 8);
+                bytes[bn++] = m->utf16 == 2 ? hi : lo;
+                bytes[bn++] = m->utf16 == 2 ? lo : hi;
+            }
+        }
+    }
+    if (m->base64 || m->base64off) {
+        /* pySigma: for i in 0..2, b64(i spaces + value)[(0,2,3)[i] : (None,-3,-2)[(len+i)%3]] */
+        static const size_t start[3] = {0, 2, 3};
+        static const size_t cut[3] = {0, 3, 2};
+        size_t nvar = m->base64 ? 1 : 3;
+        unsigned char *pad = c_alloc(x->c, bn + 3);
+        if (pad == NULL) {
+            return nomem(x->c);
+        }
+        for (size_t i = 0; i < nvar; i++) {
+            char *enc = c_alloc(x->c, (bn + 2) / 3 * 4 + 8);
+            size_t el;
+            size_t from = m->base64 ? 0 : start[i];
+            size_t to;
+            cs_rc rc;
+            if (enc == NULL) {
+                return nomem(x->c);
+            }
+            memset(pad, ' ', i);
+            if (bn > 0) {
+                memcpy(pad + i, bytes, bn);
+            }
+            el = b64(pad, bn + i, enc);
+            to = m->base64 ? el : el - cut[(bn + i) % 3];
+            if (to <= from) {
+                continue;   /* too short a value leaves nothing of this variant */
+            }
+            if ((rc = svec_push(x, out, enc + from, to - from)) != CS_OK) {
+                return rc;
+            }
+        }
+        return CS_OK;
+    }
+    /* utf16 only: escape \ * ? (and keep NULs) for compile_pattern */
+    {
+        char *esc = c_alloc(x->c, bn * 2 + 1);
+        size_t en = 0;
+        if (esc == NULL) {
+            return nomem(x->c);
+        }
+        for (size_t i = 0; i < bn; i++) {
+            if (bytes[i] == '\\' || bytes[i] == '*' || bytes[i] == '?') {
+                esc[en++] = '\\';
+            }
+            esc[en++] = (char)bytes[i];
+        }
+        return svec_push(x, out, esc, en);
+    }
+}
+
+/* The raw strings one YAML value stands for under expand, windash, encodings. */
+static cs_rc transform(const xctx *x, const mods *m, const cs_yaml_node *n, svec *out)
+{
+    svec a = {0};
+    svec b = {0};
+    cs_rc rc;
+    if (m->expand) {
+        rc = expand_ph(x, n->str, n->len, 0, &a);
+    } else {
+        rc = svec_push(x, &a, n->str, n->len);
+    }
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (m->windash) {
+        for (size_t i = 0; i < a.n; i++) {
+            if ((rc = windash(x, a.s[i], a.len[i], &b)) != CS_OK) {
+                return rc;
+            }
+        }
+        a = b;
+    }
+    for (size_t i = 0; i < a.n; i++) {
+        if (m->utf16 != 0 || m->base64 || m->base64off) {
+            rc = encode(x, m, a.s[i], a.len[i], out);
+        } else {
+            rc = svec_push(x, out, a.s[i], a.len[i]);
+        }
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
 static cs_rc compile_value(cctx *c, const char *key, const cs_yaml_node *n, const mods *m, bool keyword, value *v)
 {
     if (n->type != CS_YAML_SCALAR) {
@@ -1036,7 +1804,8 @@ static cs_rc compile_value(cctx *c, const char *key, const cs_yaml_node *n, cons
         if (keyword) {
             return rule_err(c, n->line, "keyword search '%s' has a null value", key);
         }
-        if (m->re || m->cidr || m->contains || m->startswith || m->endswith || m->cased) {
+        if (m->re || m->cidr || m->contains || m->startswith || m->endswith || m->cased || m->windash || m->expand ||
+            m->fieldref || m->base64 || m->base64off || m->utf16 != 0 || m->op != OP_EQ || m->part != TP_NONE) {
             return rule_err(c, n->line, "null in field '%s' cannot take modifiers", key);
         }
         v->kind = V_NULL;
@@ -1047,6 +1816,28 @@ static cs_rc compile_value(cctx *c, const char *key, const cs_yaml_node *n, cons
     }
     if (m->cidr) {
         return compile_cidr(c, n->line, key, n, v);
+    }
+    if (m->fieldref) {
+        v->ref = cs_field_intern(n->str, n->len);
+        if (n->len == 0 || v->ref == CS_F_NONE) {
+            return rule_err(c, n->line, "'%s' refers to a bad field name '%.60s'", key, n->str);
+        }
+        v->kind = V_FREF;
+        v->cased = m->cased;
+        v->lead = m->contains || m->endswith;
+        v->trail = m->contains || m->startswith;
+        return CS_OK;
+    }
+    if (m->op != OP_EQ || m->part != TP_NONE) {
+        parse_number(v, (const unsigned char *)n->str, n->len);
+        if (!v->has_num || (m->part != TP_NONE && !v->has_int)) {
+            return rule_err(c, n->line, "'%s' needs a %s, not '%.60s'", key, m->part != TP_NONE ? "whole number" : "number",
+                            n->str);
+        }
+        v->kind = m->part != TP_NONE ? V_TIME : V_CMP;
+        v->op = m->op;
+        v->part = m->part;
+        return CS_OK;
     }
     return compile_pattern(c, n->str, n->len, m->cased, keyword || m->contains || m->endswith,
                            keyword || m->contains || m->startswith, v);
@@ -1064,6 +1855,20 @@ static cs_rc compile_item(cctx *c, const char *key, int line, cs_fid fid, const 
 
     if (it == NULL) {
         return nomem(c);
+    }
+    if (m->all && val->type == CS_YAML_SEQ && val->n > 1 && (m->windash || m->expand || m->base64off)) {
+        /* |all over values that each stand for several alternatives: AND of one item per value */
+        mods one = *m;
+        nvec nvv = {0};
+        one.all = false;
+        for (size_t i = 0; i < val->n; i++) {
+            const node *x = NULL;
+            if ((rc = compile_item(c, key, line, fid, &one, val->items[i], &x)) != CS_OK ||
+                (rc = nvec_push(c, &nvv, x)) != CS_OK) {
+                return rc;
+            }
+        }
+        return nvec_node(c, N_AND, &nvv, out);
     }
     it->fid = fid;
     it->all = m->all;
@@ -1090,20 +1895,54 @@ static cs_rc compile_item(cctx *c, const char *key, int line, cs_fid fid, const 
         if (nv > CS_SIGMA_MAX_VALUES) {
             return rule_err(c, line, "'%s' has %zu values; at most %d are accepted", key, nv, CS_SIGMA_MAX_VALUES);
         }
-        if ((vals = c_alloc(c, nv * sizeof *vals)) == NULL) {
-            return nomem(c);
-        }
-        for (size_t i = 0; i < nv; i++) {
-            rc = compile_value(c, key, val->type == CS_YAML_SEQ ? val->items[i] : val, m, fid == CS_F_NONE, &vals[i]);
-            if (rc != CS_OK) {
-                return rc;
+        if (m->windash || m->expand || m->base64 || m->base64off || m->utf16 != 0) {
+            /* each YAML value may stand for several strings (OR-ed) */
+            xctx x = {c, key, line};
+            svec sv = {0};
+            bool keyword = fid == CS_F_NONE;
+            for (size_t i = 0; i < nv; i++) {
+                const cs_yaml_node *e = val->type == CS_YAML_SEQ ? val->items[i] : val;
+                if (e->type != CS_YAML_SCALAR || cs_yaml_is_null(e)) {
+                    value tmp;
+                    memset(&tmp, 0, sizeof tmp);
+                    return compile_value(c, key, e, m, keyword, &tmp);   /* refuses it */
+                }
+                if ((rc = transform(&x, m, e, &sv)) != CS_OK) {
+                    return rc;
+                }
             }
-            if (vals[i].kind == V_NULL) {
-                it->has_null = true;
+            if (sv.n == 0) {
+                return rule_err(c, line, "'%s' has no value left after its modifiers", key);
+            }
+            if ((vals = c_alloc(c, sv.n * sizeof *vals)) == NULL) {
+                return nomem(c);
+            }
+            for (size_t i = 0; i < sv.n; i++) {
+                rc = compile_pattern(c, sv.s[i], sv.len[i], m->cased, keyword || m->contains || m->endswith,
+                                     keyword || m->contains || m->startswith, &vals[i]);
+                if (rc != CS_OK) {
+                    return rc;
+                }
+            }
+            nv = sv.n;
+        } else {
+            if ((vals = c_alloc(c, nv * sizeof *vals)) == NULL) {
+                return nomem(c);
+            }
+            for (size_t i = 0; i < nv; i++) {
+                rc = compile_value(c, key, val->type == CS_YAML_SEQ ? val->items[i] : val, m, fid == CS_F_NONE,
+                                   &vals[i]);
+                if (rc != CS_OK) {
+                    return rc;
+                }
+                if (vals[i].kind == V_NULL) {
+                    it->has_null = true;
+                }
             }
         }
         it->vals = vals;
         it->nvals = nv;
+        it->neq = m->neq;
     }
     if ((rc = new_node(c, N_ITEM, 0, &n, NULL)) != CS_OK) {
         return rc;
@@ -1845,6 +2684,71 @@ cs_rc cs_ruleset_load_string(cs_ruleset *rs, const char *name, const char *yaml,
 
 /* -------------------------------------------------------------- ruleset -- */
 
+static void placeholder_clear(placeholder *ph)
+{
+    for (size_t i = 0; i < ph->n; i++) {
+        free(ph->vals[i]);
+    }
+    free(ph->vals);
+    free(ph->name);
+    memset(ph, 0, sizeof *ph);
+}
+
+cs_rc cs_ruleset_set_placeholder(cs_ruleset *rs, const char *name, const char *const *values, size_t n)
+{
+    placeholder fresh = {0};
+    placeholder *slot = NULL;
+    size_t nl;
+    if (rs == NULL || name == NULL || (n > 0 && values == NULL)) {
+        return cs_err_set(CS_ERR_INVAL, "cs_ruleset_set_placeholder: bad arguments");
+    }
+    nl = strlen(name);
+    if (nl == 0) {
+        return cs_err_set(CS_ERR_INVAL, "cs_ruleset_set_placeholder: empty name");
+    }
+    for (size_t i = 0; i < nl; i++) {
+        if (!ph_char(name[i])) {
+            return cs_err_set(CS_ERR_INVAL, "placeholder name '%s' may hold only letters, digits and '_'", name);
+        }
+    }
+    if (n > CS_SIGMA_MAX_VALUES) {
+        return cs_err_set(CS_ERR_INVAL, "placeholder '%s' has %zu values; at most %d are accepted", name, n,
+                          CS_SIGMA_MAX_VALUES);
+    }
+    fresh.name = strdup(name);
+    fresh.vals = calloc(n > 0 ? n : 1, sizeof *fresh.vals);
+    if (fresh.name == NULL || fresh.vals == NULL) {
+        placeholder_clear(&fresh);
+        return cs_err_set(CS_ERR_NOMEM, "out of memory setting placeholder '%s'", name);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (values[i] == NULL || (fresh.vals[i] = strdup(values[i])) == NULL) {
+            fresh.n = i;
+            placeholder_clear(&fresh);
+            return values[i] == NULL ? cs_err_set(CS_ERR_INVAL, "placeholder '%s': value %zu is NULL", name, i)
+                                     : cs_err_set(CS_ERR_NOMEM, "out of memory setting placeholder '%s'", name);
+        }
+    }
+    fresh.n = n;
+    for (size_t i = 0; i < rs->nph; i++) {
+        if (strcmp(rs->ph[i].name, name) == 0) {
+            slot = &rs->ph[i];
+            placeholder_clear(slot);
+        }
+    }
+    if (slot == NULL) {
+        placeholder *np = realloc(rs->ph, (rs->nph + 1) * sizeof *np);
+        if (np == NULL) {
+            placeholder_clear(&fresh);
+            return cs_err_set(CS_ERR_NOMEM, "out of memory setting placeholder '%s'", name);
+        }
+        rs->ph = np;
+        slot = &rs->ph[rs->nph++];
+    }
+    *slot = fresh;
+    return CS_OK;
+}
+
 cs_rc cs_ruleset_new(cs_ruleset **out)
 {
     cs_ruleset *rs;
@@ -1877,6 +2781,10 @@ void cs_ruleset_free(cs_ruleset *rs)
         rule_free(rs->rules[i]);
     }
     free(rs->rules);
+    for (size_t i = 0; i < rs->nph; i++) {
+        placeholder_clear(&rs->ph[i]);
+    }
+    free(rs->ph);
     pcre2_match_context_free(rs->mctx);
     free(rs);
 }

@@ -9,12 +9,19 @@
  * match-data block per thread, created on that thread's first regex match
  * and freed when the thread exits).
  *
- * What is supported: the detection subset described in sigma.c (maps, lists,
- * keywords, null/empty, wildcards with pySigma escapes, modifiers contains,
- * startswith, endswith, all, re (+i m s), cidr, exists, cased) and the full
- * condition grammar (and, or, not, parentheses, 1|any|all of X|them).
- * Anything else (other modifiers, `|` aggregations) is refused at load with a
- * file:line sentence; the rules that loaded keep working.
+ * What is supported: every rule attribute, maps, lists, keywords,
+ * null/empty, wildcards with pySigma escapes, every Sigma v2.1 modifier
+ * (contains, startswith, endswith, all, exists, cased, neq, windash, re with
+ * i/m/s, base64, base64offset, utf16le/wide, utf16be, utf16, lt, lte, gt,
+ * gte, cidr for IPv4 and IPv6, expand with values from
+ * cs_ruleset_set_placeholder(), fieldref, minute/hour/day/week/month/year),
+ * all compiled at load time, and the full condition grammar (and, or, not,
+ * parentheses, 1|any|all of X|them). Unknown modifiers and `|` aggregations
+ * are refused at load with a file:line sentence; the rules that loaded keep
+ * working. Choices where the specification is silent (sigma.c has them
+ * all): `a|neq: x` needs `a` present; numeric and time comparisons never
+ * match a field that is not a number / a time or ISO 8601 string; fieldref
+ * never matches when the other field is absent.
  *
  * Routing by logsource is NOT done here: cs_ruleset_match() evaluates every
  * rule against every event. A caller that routes by product/category/service
@@ -81,6 +88,14 @@ size_t cs_ruleset_count(const cs_ruleset *rs);
 /* The i-th rule in load order (NULL when i >= count). */
 const cs_rule *cs_ruleset_rule(const cs_ruleset *rs, size_t i);
 const cs_rule_info *cs_rule_get_info(const cs_rule *r);
+
+/* Values of the placeholder %name% for |expand (name: letters, digits, '_'),
+ * copied; call before loading the rules that use it (setting a name again
+ * replaces its values). A value becomes the OR of the placeholder's values
+ * (several placeholders in one value: every combination); a rule using an
+ * unknown placeholder is refused with file:line naming it. n == 0 makes a
+ * value using it stand for nothing (the rule is refused). */
+cs_rc cs_ruleset_set_placeholder(cs_ruleset *rs, const char *name, const char *const *values, size_t n);
 
 /* Does this one rule match ev? */
 bool cs_rule_match(const cs_rule *r, const cs_event *ev);

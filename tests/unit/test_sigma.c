@@ -877,6 +877,384 @@ static void test_match_callback_order(void **state)
 
 /* -------------------------------------------------------------- refusals -- */
 
+/* -------------------------------------------------- v2.1 modifiers -- */
+
+/* A rule with one item "a|<mods>: <val>" (val is YAML text). */
+static cs_ruleset *one_item(const char *mods, const char *val)
+{
+    char y[4096];
+    snprintf(y, sizeof y, RULE("  s:\n    a%s: %s\n  condition: s\n"), mods, val);
+    return load_ok(y);
+}
+
+static cs_event *ev_int(const char *name, int64_t v)
+{
+    cs_event *ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_non_null(ev);
+    assert_int_equal(cs_event_add_int(&ev, fid(name), v), CS_OK);
+    return ev;
+}
+
+/* Match one rule and free the event. */
+static bool r1(const cs_rule *r, cs_event *ev)
+{
+    bool hit = cs_rule_match(r, ev);
+    cs_event_free(ev);
+    return hit;
+}
+
+static bool m_ev(const cs_ruleset *rs, cs_event *ev)
+{
+    bool r = matches(rs, ev);
+    cs_event_free(ev);
+    return r;
+}
+
+static void test_neq(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = one_item("|neq", "foo");
+    assert_false(m1(rs, "a", "foo"));
+    assert_false(m1(rs, "a", "FOO"));
+    assert_true(m1(rs, "a", "bar"));
+    assert_true(m1(rs, "a", ""));
+    assert_false(m1(rs, "b", "bar"));   /* absent field: no match (documented choice) */
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_false(m_ev(rs, ev));
+    cs_ruleset_free(rs);
+    /* a list: differs from every value; with contains */
+    rs = one_item("|neq", "[foo, bar]");
+    assert_false(m1(rs, "a", "bar"));
+    assert_true(m1(rs, "a", "baz"));
+    cs_ruleset_free(rs);
+    rs = one_item("|contains|neq", "evil");
+    assert_false(m1(rs, "a", "so EVIL here"));
+    assert_true(m1(rs, "a", "good"));
+    cs_ruleset_free(rs);
+    /* numbers: int field */
+    rs = one_item("|neq", "4");
+    assert_false(m_ev(rs, ev_int("a", 4)));
+    assert_true(m_ev(rs, ev_int("a", 5)));
+    cs_ruleset_free(rs);
+    /* under not: not (a|neq foo) = a is foo, or a is absent */
+    rs = load_ok(RULE("  s:\n    a|neq: foo\n  condition: not s\n"));
+    assert_true(m1(rs, "a", "foo"));
+    assert_true(m1(rs, "b", "x"));
+    assert_false(m1(rs, "a", "bar"));
+    cs_ruleset_free(rs);
+}
+
+static bool has_variant(const cs_ruleset *rs, const char *text)
+{
+    return m1(rs, "a", text);
+}
+
+static void test_windash(void **state)
+{
+    cs_ruleset *rs;
+    static const char *const d[] = {"-", "/", "\xe2\x80\x93", "\xe2\x80\x94", "\xe2\x80\x95"};
+    char buf[128];
+    (void)state;
+    rs = one_item("|windash", "'cmd -a /b'");
+    /* all 25 permutations of the two options */
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j < 5; j++) {
+            snprintf(buf, sizeof buf, "cmd %sa %sb", d[i], d[j]);
+            assert_true(has_variant(rs, buf));
+        }
+    }
+    assert_false(has_variant(rs, "cmd +a /b"));
+    assert_false(has_variant(rs, "cmd -a  /b"));
+    cs_ruleset_free(rs);
+    /* only \B[-/]\b: a '-' inside a word or before a non-word stays as it is */
+    rs = one_item("|windash|contains", "'foo-bar -x - y'");
+    assert_true(has_variant(rs, "run foo-bar /x - y now"));
+    assert_true(has_variant(rs, "run foo-bar \xe2\x80\x94x - y"));
+    assert_false(has_variant(rs, "run foo/bar -x - y"));
+    assert_false(has_variant(rs, "run foo-bar -x / y"));
+    cs_ruleset_free(rs);
+    /* order of modifiers does not matter; start of string counts as \B */
+    rs = one_item("|contains|windash", "'-enc'");
+    assert_true(has_variant(rs, "powershell /ENC abc"));
+    assert_true(has_variant(rs, "powershell \xe2\x80\x95" "enc abc"));
+    assert_false(has_variant(rs, "powershell enc abc"));
+    cs_ruleset_free(rs);
+    /* with |all: each value with its own alternatives, AND-ed */
+    rs = one_item("|windash|contains|all", "['-a', '-b']");
+    assert_true(has_variant(rs, "x /a /b"));
+    assert_true(has_variant(rs, "x -b \xe2\x80\x93" "a"));
+    assert_false(has_variant(rs, "x /a"));
+    cs_ruleset_free(rs);
+}
+
+static void test_base64(void **state)
+{
+    cs_ruleset *rs;
+    (void)state;
+    rs = one_item("|base64", "foobar");
+    assert_true(m1(rs, "a", "Zm9vYmFy"));
+    assert_false(m1(rs, "a", "foobar"));
+    assert_false(m1(rs, "a", "xZm9vYmFy"));
+    cs_ruleset_free(rs);
+    rs = one_item("|base64|contains", "'/bin/sh'");
+    assert_true(m1(rs, "a", "echo L2Jpbi9zaA== | base64 -d"));
+    cs_ruleset_free(rs);
+    /* the three pySigma base64offset vectors, each on its own */
+    rs = one_item("|base64offset|contains", "foobar");
+    assert_true(m1(rs, "a", "Zm9vYmFy"));
+    assert_true(m1(rs, "a", "Zvb2Jhc"));
+    assert_true(m1(rs, "a", "mb29iYX"));
+    assert_true(m1(rs, "a", "xx Zvb2JhcGc= yy"));
+    assert_false(m1(rs, "a", "Zm9vYmE"));
+    assert_false(m1(rs, "a", "foobar"));
+    cs_ruleset_free(rs);
+    /* real offsets: the value inside longer encoded data, at each shift */
+    rs = one_item("|base64offset|contains", "'http'");
+    assert_true(m1(rs, "a", "aHR0cDovL2V2aWw="));       /* b64("http://evil") */
+    assert_true(m1(rs, "a", "eGh0dHA6Ly9ldmls"));       /* b64("xhttp://evil") */
+    assert_true(m1(rs, "a", "eHhodHRwOi8vZXZpbA=="));   /* b64("xxhttp://evil") */
+    assert_false(m1(rs, "a", "ZnRwOi8vZXZpbA=="));      /* b64("ftp://evil") */
+    cs_ruleset_free(rs);
+}
+
+static void test_utf16(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    /* wide: "ab" = 'a' 0 'b' 0 */
+    rs = one_item("|wide|contains", "ab");
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_str(&ev, fid("a"), "x\0a\0b\0y", 7), CS_OK);
+    assert_true(m_ev(rs, ev));
+    assert_false(m1(rs, "a", "ab"));
+    cs_ruleset_free(rs);
+    rs = one_item("|utf16be", "ab");
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_str(&ev, fid("a"), "\0a\0b", 4), CS_OK);
+    assert_true(m_ev(rs, ev));
+    cs_ruleset_free(rs);
+    /* the encodings are tested through base64, as rules use them */
+    rs = one_item("|utf16le|base64", "ab");
+    assert_true(m1(rs, "a", "YQBiAA=="));   /* b64("a\0b\0") */
+    cs_ruleset_free(rs);
+    rs = one_item("|utf16be|base64", "ab");
+    assert_true(m1(rs, "a", "AGEAYg=="));   /* b64("\0a\0b") */
+    cs_ruleset_free(rs);
+    rs = one_item("|utf16|base64", "ab");
+    assert_true(m1(rs, "a", "//5hAGIA"));   /* b64("\xff\xfe" "a\0b\0") */
+    cs_ruleset_free(rs);
+    rs = one_item("|wide|base64", "'\xc3\xa9'");   /* e-acute: U+00E9 -> e9 00 */
+    assert_true(m1(rs, "a", "6QA="));
+    cs_ruleset_free(rs);
+    rs = one_item("|wide|base64", "'\xe2\x82\xac'");   /* euro sign U+20AC -> ac 20 */
+    assert_true(m1(rs, "a", "rCA="));
+    cs_ruleset_free(rs);
+    rs = one_item("|wide|base64", "'\xf0\x9f\x98\x80'");   /* U+1F600: surrogates d83d de00 */
+    assert_true(m1(rs, "a", "PdgA3g=="));
+    cs_ruleset_free(rs);
+    /* the chain SigmaHQ uses: |wide|base64offset|contains */
+    rs = one_item("|wide|base64offset|contains", "'ping'");
+    /* b64(utf16le("ping")), b64(utf16le(" ping")), b64(utf16le("  ping")) */
+    assert_true(m1(rs, "a", "-enc cABpAG4AZwA="));
+    assert_true(m1(rs, "a", "-enc IABwAGkAbgBnAA=="));
+    assert_true(m1(rs, "a", "-enc IAAgAHAAaQBuAGcA"));
+    assert_false(m1(rs, "a", "-enc cABvAG4AZwA="));   /* "pong" */
+    assert_false(m1(rs, "a", "ping"));
+    cs_ruleset_free(rs);
+}
+
+static void test_numeric_compare(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = one_item("|gt", "10");
+    assert_true(m_ev(rs, ev_int("a", 11)));
+    assert_false(m_ev(rs, ev_int("a", 10)));
+    assert_true(m1(rs, "a", "11"));
+    assert_true(m1(rs, "a", "10.5"));
+    assert_false(m1(rs, "a", "9"));
+    assert_false(m1(rs, "a", "eleven"));
+    assert_false(m1(rs, "a", ""));
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_float(&ev, fid("a"), 10.25), CS_OK);
+    assert_true(m_ev(rs, ev));
+    assert_false(m1(rs, "b", "100"));
+    cs_ruleset_free(rs);
+    rs = one_item("|gte", "10");
+    assert_true(m_ev(rs, ev_int("a", 10)));
+    assert_false(m_ev(rs, ev_int("a", 9)));
+    cs_ruleset_free(rs);
+    rs = one_item("|lt", "-1.5");
+    assert_true(m_ev(rs, ev_int("a", -2)));
+    assert_false(m_ev(rs, ev_int("a", -1)));
+    assert_true(m1(rs, "a", "-1.6"));
+    cs_ruleset_free(rs);
+    rs = one_item("|lte", "1024");
+    assert_true(m_ev(rs, ev_int("a", 1024)));
+    assert_false(m_ev(rs, ev_int("a", 1025)));
+    ev = ev_ip(fid("a"), "10.0.0.1");
+    assert_false(m_ev(rs, ev));   /* not a number */
+    cs_ruleset_free(rs);
+    /* a range as two items */
+    rs = load_ok(RULE("  s:\n    a|gte: 1024\n    a|lt: 49152\n  condition: s\n"));
+    assert_true(m_ev(rs, ev_int("a", 8080)));
+    assert_false(m_ev(rs, ev_int("a", 80)));
+    assert_false(m_ev(rs, ev_int("a", 50000)));
+    cs_ruleset_free(rs);
+}
+
+static void test_fieldref(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    rs = one_item("|fieldref", "b");
+    assert_true(m_ev(rs, ev_str("a", "Alice", "b", "alice", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "alice", "b", "bob", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "alice", NULL)));   /* other field absent */
+    assert_false(m_ev(rs, ev_str("b", "alice", NULL)));
+    ev = ev_int("a", 42);
+    assert_int_equal(cs_event_add_cstr(&ev, fid("b"), "42"), CS_OK);
+    assert_true(m_ev(rs, ev));   /* compared as text */
+    cs_ruleset_free(rs);
+    rs = one_item("|fieldref|cased", "b");
+    assert_false(m_ev(rs, ev_str("a", "Alice", "b", "alice", NULL)));
+    assert_true(m_ev(rs, ev_str("a", "alice", "b", "alice", NULL)));
+    cs_ruleset_free(rs);
+    rs = one_item("|fieldref|contains", "b");
+    assert_true(m_ev(rs, ev_str("a", "/home/ALICE/x", "b", "alice", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "/home/bob/x", "b", "alice", NULL)));
+    cs_ruleset_free(rs);
+    rs = one_item("|fieldref|startswith", "b");
+    assert_true(m_ev(rs, ev_str("a", "alice-x", "b", "alice", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "x-alice", "b", "alice", NULL)));
+    cs_ruleset_free(rs);
+    rs = one_item("|fieldref|endswith", "b");
+    assert_true(m_ev(rs, ev_str("a", "x-alice", "b", "alice", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "alice-x", "b", "alice", NULL)));
+    cs_ruleset_free(rs);
+    rs = one_item("|fieldref|neq", "b");
+    assert_true(m_ev(rs, ev_str("a", "alice", "b", "bob", NULL)));
+    assert_false(m_ev(rs, ev_str("a", "alice", "b", "alice", NULL)));
+    cs_ruleset_free(rs);
+}
+
+static void test_expand(void **state)
+{
+    static const char *const admins[] = {"root", "admin*"};
+    static const char *const hosts[] = {"db", "web"};
+    static const char *const none[] = {NULL};
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    const char *y = RULE("  s:\n    a|expand: '%Admins%'\n  condition: s\n");
+    const char *y2 = RULE("  s:\n    a|expand|contains: '%Admins%@%Hosts%'\n  condition: s\n");
+    (void)state;
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    assert_int_equal(cs_ruleset_set_placeholder(rs, "Admins", admins, 2), CS_OK);
+    assert_int_equal(cs_ruleset_set_placeholder(rs, "Hosts", hosts, 2), CS_OK);
+    assert_int_equal(cs_ruleset_set_placeholder(rs, "bad name", admins, 2), CS_ERR_INVAL);
+    assert_int_equal(cs_ruleset_set_placeholder(rs, "x", none, 1), CS_ERR_INVAL);
+    assert_int_equal(cs_ruleset_load_string(rs, "test.yml", y, strlen(y), on_err, &e), CS_OK);
+    assert_int_equal(cs_ruleset_load_string(rs, "test2.yml", y2, strlen(y2), on_err, &e), CS_OK);
+    assert_int_equal(e.n, 0);
+    assert_true(r1(cs_ruleset_rule(rs, 0), ev_str("a", "ROOT", NULL)));
+    assert_true(r1(cs_ruleset_rule(rs, 0), ev_str("a", "admin42", NULL)));
+    assert_false(r1(cs_ruleset_rule(rs, 0), ev_str("a", "%Admins%", NULL)));
+    assert_false(r1(cs_ruleset_rule(rs, 0), ev_str("a", "bob", NULL)));
+    assert_true(r1(cs_ruleset_rule(rs, 1), ev_str("a", "ssh root@web now", NULL)));
+    assert_true(r1(cs_ruleset_rule(rs, 1), ev_str("a", "adminX@db", NULL)));
+    assert_false(r1(cs_ruleset_rule(rs, 1), ev_str("a", "root@mail", NULL)));
+    cs_ruleset_free(rs);
+    /* without |expand a %x% is literal text */
+    rs = one_item("", "'%Admins%'");
+    assert_true(m1(rs, "a", "%admins%"));
+    cs_ruleset_free(rs);
+    /* unknown placeholder: refused with its name */
+    load_refused(RULE("  s:\n    a|expand: '%Nope%'\n  condition: s\n"), 7, "unknown placeholder '%Nope%'");
+}
+
+static void test_time_parts(void **state)
+{
+    cs_ruleset *rs;
+    cs_event *ev;
+    (void)state;
+    /* 2021-01-03T23:59:30Z is a Sunday of ISO week 53 of 2020 */
+    rs = one_item("|week", "53");
+    assert_true(m1(rs, "a", "2021-01-03T23:59:30Z"));
+    assert_false(m1(rs, "a", "2021-01-04T00:00:00Z"));   /* week 1 */
+    assert_true(m1(rs, "a", "2021-01-04T01:00:00+02:00"));   /* 2021-01-03 23:00 UTC */
+    cs_ruleset_free(rs);
+    rs = one_item("|week", "1");
+    assert_true(m1(rs, "a", "2024-12-30"));   /* Monday of ISO week 1 of 2025 */
+    assert_true(m1(rs, "a", "2021-01-04"));
+    assert_false(m1(rs, "a", "2024-12-29"));  /* week 52 */
+    cs_ruleset_free(rs);
+    rs = one_item("|hour", "23");
+    assert_true(m1(rs, "a", "2021-01-04T01:15:00+02:00"));
+    assert_true(m1(rs, "a", "2021-01-03 23:05:00.123Z"));
+    assert_false(m1(rs, "a", "2021-01-03T22:59:59Z"));
+    assert_false(m1(rs, "a", "not a date"));
+    assert_false(m_ev(rs, ev_int("a", 23)));
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    /* 2021-01-03T23:59:30Z = 1609718370 s */
+    assert_int_equal(cs_event_add_time(&ev, fid("a"), INT64_C(1609718370) * 1000000), CS_OK);
+    assert_true(m_ev(rs, ev));
+    cs_ruleset_free(rs);
+    rs = one_item("|minute", "59");
+    assert_true(m1(rs, "a", "2021-01-03T23:59:30Z"));
+    assert_false(m1(rs, "a", "2021-01-03T23:58:30Z"));
+    cs_ruleset_free(rs);
+    rs = one_item("|day", "3");
+    assert_true(m1(rs, "a", "2021-01-03T23:59:30Z"));
+    assert_false(m1(rs, "a", "2021-01-03T23:59:30-01:00"));   /* the 4th in UTC */
+    cs_ruleset_free(rs);
+    rs = one_item("|month", "[1, 12]");
+    assert_true(m1(rs, "a", "2020-12-31T10:00:00Z"));
+    assert_true(m1(rs, "a", "2021-01-01"));
+    assert_false(m1(rs, "a", "2021-02-01"));
+    cs_ruleset_free(rs);
+    rs = one_item("|year", "1969");
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_time(&ev, fid("a"), -1), CS_OK);
+    assert_true(m_ev(rs, ev));
+    assert_true(m1(rs, "a", "1969-12-31T23:59:59Z"));
+    cs_ruleset_free(rs);
+    /* with a comparison: working hours */
+    rs = load_ok(RULE("  s:\n    a|hour|gte: 8\n  t:\n    a|hour|lt: 18\n  condition: not (s and t)\n"));
+    assert_true(m1(rs, "a", "2021-01-03T07:59:00Z"));
+    assert_false(m1(rs, "a", "2021-01-03T08:00:00Z"));
+    assert_true(m1(rs, "a", "2021-01-03T18:00:00Z"));
+    cs_ruleset_free(rs);
+}
+
+static void test_new_modifier_refusals(void **state)
+{
+    (void)state;
+    load_refused(RULE("  s:\n    a|base64|base64offset: x\n  condition: s\n"), 7, "only one of base64");
+    load_refused(RULE("  s:\n    a|base64|wide: x\n  condition: s\n"), 7, "must come before base64");
+    load_refused(RULE("  s:\n    a|wide|utf16be: x\n  condition: s\n"), 7, "only one of utf16le");
+    load_refused(RULE("  s:\n    a|base64: 'x*y'\n  condition: s\n"), 7, "wildcard");
+    load_refused(RULE("  s:\n    a|re|base64: x\n  condition: s\n"), 7, "'re' cannot be combined");
+    load_refused(RULE("  s:\n    a|cidr|windash: 10.0.0.0/8\n  condition: s\n"), 7, "'cidr' cannot be combined");
+    load_refused(RULE("  s:\n    a|gt: ten\n  condition: s\n"), 7, "needs a number");
+    load_refused(RULE("  s:\n    a|gt|lt: 1\n  condition: s\n"), 7, "only one of lt");
+    load_refused(RULE("  s:\n    a|gt|contains: 1\n  condition: s\n"), 7, "compares numbers");
+    load_refused(RULE("  s:\n    a|hour: 1.5\n  condition: s\n"), 7, "whole number");
+    load_refused(RULE("  s:\n    a|hour|day: 1\n  condition: s\n"), 7, "only one of minute");
+    load_refused(RULE("  s:\n    a|week|startswith: 1\n  condition: s\n"), 7, "compares numbers");
+    load_refused(RULE("  s:\n    a|fieldref|base64: b\n  condition: s\n"), 7, "'fieldref' takes only");
+    load_refused(RULE("  s:\n    a|fieldref|re: b\n  condition: s\n"), 7, "'fieldref' takes only");
+    load_refused(RULE("  s:\n    '|neq': x\n  condition: s\n"), 7, "need a field name");
+    load_refused(RULE("  s:\n    a|neq|all: [x, y]\n  condition: s\n"), 7, "'neq' cannot be combined");
+    load_refused(RULE("  s:\n    a|gt: null\n  condition: s\n"), 7, "null in field");
+    load_refused(RULE("  s:\n    a|windash: '-a -b -c -d -e -f'\n  condition: s\n"), 7, "more than 5 options");
+    load_refused(RULE("  s:\n    a|expand: '%x%'\n  condition: s\n"), 7, "unknown placeholder '%x%'");
+}
+
 static void test_refusals(void **state)
 {
     char big[80000];
@@ -884,9 +1262,9 @@ static void test_refusals(void **state)
     (void)state;
     /* line 7 is the first line after "detection:" (HEAD is 4 lines, detection: is line 5) */
     load_refused(RULE("  s:\n    a|foo: x\n  condition: s\n"), 7, "unknown modifier 'foo' in field 'a|foo'");
-    load_refused(RULE("  s:\n    a|base64offset|contains: x\n  condition: s\n"), 7,
-                 "unsupported modifier 'base64offset'");
-    load_refused(RULE("  s:\n    a|windash: x\n  condition: s\n"), 7, "unsupported modifier 'windash'");
+    /* base64offset and windash are supported now: their refusals are in test_new_modifier_refusals */
+    load_refused(RULE("  s:\n    a|base64offset|base64: x\n  condition: s\n"), 7, "only one of base64");
+    load_refused(RULE("  s:\n    a|windash|re: x\n  condition: s\n"), 7, "'re' cannot be combined");
     load_refused(RULE("  s:\n    a||contains: x\n  condition: s\n"), 7, "empty modifier");
     load_refused(RULE("  s:\n    a|i: x\n  condition: s\n"), 7, "must follow 're'");
     load_refused(RULE("  s:\n    a|re|contains: x\n  condition: s\n"), 7, "'re' cannot be combined");
@@ -1218,6 +1596,52 @@ static void test_sigmahq_subset(void **state)
     cs_ruleset_free(rs);
 }
 
+/* rules/windows: every rule loads now that windash is supported; a spot check
+ * of a windash rule on its SigmaHQ regression event, and on a '/' variant. */
+static void test_sigmahq_windows(void **state)
+{
+    const char *base = getenv("CS_SHARED_DATA");
+    char path[1024];
+    struct stat sb;
+    cs_ruleset *rs = NULL;
+    hq h = {0};
+    const cs_rule *r;
+    (void)state;
+    if (base == NULL || base[0] == '\0') {
+        base = "/work/shared/data";
+    }
+    snprintf(path, sizeof path, "%s/sigma/rules/windows", base);
+    if (stat(path, &sb) != 0) {
+        printf("SigmaHQ windows rules not found under %s (set CS_SHARED_DATA): skipped\n", path);
+        skip();
+    }
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    assert_true(cs_ruleset_load_path(rs, path, hq_err, &h) == CS_OK || h.refused > 0);
+    printf("SigmaHQ windows: %zu loaded, %d refused\n", cs_ruleset_count(rs), h.refused);
+    if (h.refused > 0) {
+        printf("%s", h.log);
+    }
+    assert_true(cs_ruleset_count(rs) > 0);
+    assert_true(cs_ruleset_count(rs) * 10 >= (cs_ruleset_count(rs) + (size_t)h.refused) * 9);
+    r = find_rule(rs, "82a6714f-4899-4f16-9c1e-9a333544d4c3");   /* certutil -encode: |contains|windash */
+    if (r != NULL) {
+        static const char *const cl[] = {
+            "certutil  -encode C:\\Users\\Administrator\\AppData\\Roaming\\Microsoft\\Network\\sr011.xml x",
+            "certutil /encode C:\\Users\\Public\\a.txt b",
+            "certutil \xe2\x80\x93" "encode C:\\Users\\Public\\a.txt b",
+        };
+        for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++) {
+            assert_true(rule_on(r, ev_str("Image", "C:\\Windows\\System32\\certutil.exe", "CommandLine", cl[i], NULL)));
+        }
+        assert_false(rule_on(r, ev_str("Image", "C:\\Windows\\System32\\certutil.exe", "CommandLine",
+                                       "certutil +encode C:\\Users\\Public\\a.txt b", NULL)));
+        assert_false(rule_on(r, ev_str("Image", "C:\\Windows\\System32\\certutil.exe", "CommandLine",
+                                       "certutil /decode C:\\Users\\Public\\a.txt b", NULL)));
+    }
+    free(h.log);
+    cs_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1240,12 +1664,22 @@ int main(void)
         cmocka_unit_test(test_condition_x_of),
         cmocka_unit_test(test_metadata_and_multidoc),
         cmocka_unit_test(test_match_callback_order),
+        cmocka_unit_test(test_neq),
+        cmocka_unit_test(test_windash),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_utf16),
+        cmocka_unit_test(test_numeric_compare),
+        cmocka_unit_test(test_fieldref),
+        cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_time_parts),
+        cmocka_unit_test(test_new_modifier_refusals),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_refusal_keeps_good_rules),
         cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_load_path),
         cmocka_unit_test(test_concurrent_match),
         cmocka_unit_test(test_sigmahq_subset),
+        cmocka_unit_test(test_sigmahq_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
