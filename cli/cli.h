@@ -32,6 +32,7 @@ void cs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Everything a run or a replay needs besides its inputs. */
 typedef struct cs_engine {
     cs_ruleset *rules;
+    cs_corrset *correlations;
     cs_inventory *inventory;
     cs_pipeline *pipeline;
 } cs_engine;

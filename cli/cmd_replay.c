@@ -114,6 +114,7 @@ int cs_cmd_replay(int argc, char **argv)
     cs_engine eng;
     cs_input_stats ist;
     bool used_stdout = false;
+    bool quiet = false;
     size_t failed;
     int c;
     int status = CS_EXIT_OK;
@@ -178,6 +179,7 @@ int cs_cmd_replay(int argc, char **argv)
             config = optarg;
             break;
         case 'q':
+            quiet = true;
             cs_log_set_level(CS_LOG_ERROR);
             break;
         case 'h':
@@ -205,7 +207,7 @@ int cs_cmd_replay(int argc, char **argv)
             cs_cli_error("%s", cs_err_msg());
             return CS_EXIT_FAIL;
         }
-        if (cfg->log_level >= 0) {
+        if (cfg->log_level >= 0 && !quiet) {
             cs_log_set_level((cs_log_level)cfg->log_level);
         }
         for (size_t i = 0; i < cfg->nrule_paths; i++) {

@@ -1,13 +1,15 @@
 /* cmd_rules.c - `citysoc rules check PATH...`: validate rules. */
 #include <string.h>
 
+#include "../correlator/correlation.h"
 #include "cli.h"
 
 static const char usage[] =
     "usage: citysoc rules check PATH...\n"
     "\n"
-    "Load every Sigma rule under each PATH (file or directory) and report each\n"
-    "refused rule with file, line and reason. Exit 1 if any was refused.\n";
+    "Load every Sigma rule and correlation rule under each PATH (file or\n"
+    "directory) and report each refused rule with file, line and reason.\n"
+    "Exit 1 if any was refused.\n";
 
 static void report(const char *msg, void *ud)
 {
@@ -19,6 +21,7 @@ static void report(const char *msg, void *ud)
 int cs_cmd_rules(int argc, char **argv)
 {
     cs_ruleset *rs = NULL;
+    cs_corrset *cs = NULL;
     size_t bad = 0;
     int status = CS_EXIT_OK;
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -40,7 +43,15 @@ int cs_cmd_rules(int argc, char **argv)
             status = CS_EXIT_FAIL;
         }
     }
-    printf("%zu rules loaded, %zu refused\n", cs_ruleset_count(rs), bad);
+    /* correlations refer to rules by id or name: load them once all rules are in */
+    if (cs_corrset_new(rs, &cs) == CS_OK) {
+        for (int i = 2; i < argc; i++) {
+            cs_corrset_load_path(cs, argv[i], report, &bad);
+        }
+    }
+    printf("%zu rules loaded, %zu correlation rules loaded, %zu refused\n", cs_ruleset_count(rs),
+           cs ? cs_corrset_count(cs) : 0, bad);
+    cs_corrset_free(cs);
     if (bad > 0) {
         status = CS_EXIT_FAIL;
     }

@@ -77,15 +77,26 @@ cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size
             goto fail;
         }
     }
+    if ((rc = cs_corrset_new(e->rules, &e->correlations)) != CS_OK) {
+        goto fail;
+    }
+    for (size_t i = 0; i < nrules; i++) {
+        rc = cs_corrset_load_path(e->correlations, rule_paths[i], report_bad_rule, &bad);
+        if (rc == CS_ERR_IO) {
+            goto fail;
+        }
+    }
     if (bad > 0) {
         CS_WARN("rules", "%zu rule(s) refused; the %zu others are active", bad, cs_ruleset_count(e->rules));
     }
-    CS_INFO("rules", "%zu Sigma rules loaded", cs_ruleset_count(e->rules));
+    CS_INFO("rules", "%zu Sigma rules and %zu correlation rules loaded", cs_ruleset_count(e->rules),
+            cs_corrset_count(e->correlations));
     rc = inventory ? cs_inventory_load(inventory, &e->inventory) : cs_inventory_empty(&e->inventory);
     if (rc != CS_OK) {
         goto fail;
     }
     o.rules = e->rules;
+    o.correlations = e->correlations;
     o.inventory = e->inventory;
     if ((rc = cs_pipeline_new(&o, &e->pipeline)) != CS_OK) {
         goto fail;
@@ -138,6 +149,7 @@ fail:
 void cs_engine_close(cs_engine *e)
 {
     cs_pipeline_free(e->pipeline);
+    cs_corrset_free(e->correlations);
     cs_inventory_free(e->inventory);
     cs_ruleset_free(e->rules);
     memset(e, 0, sizeof *e);

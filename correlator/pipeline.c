@@ -83,12 +83,52 @@ static int sigma_reliability(const char *status)
     return 6;
 }
 
+static void on_correlation(const cs_corr_info *ci, const cs_event *last, const char *group_key, int64_t value,
+                           void *ud)
+{
+    cs_pipeline *p = ud;
+    cs_alert_src src;
+    char key[512];
+    cs_rc rc;
+    (void)value;
+    if (ci->suppressed) {
+        return;   /* an inner link of a chain: the outer correlation alerts */
+    }
+    memset(&src, 0, sizeof src);
+    src.rule_id = ci->id && ci->id[0] ? ci->id : ci->title;
+    src.title = ci->title;
+    src.level = ci->level && ci->level[0] ? ci->level : "high";
+    src.detector = "sigma-correlation";
+    src.tags = ci->tags;
+    src.ntags = ci->ntags;
+    /* a correlation sees many events: the group is the key */
+    snprintf(key, sizeof key, "%s", group_key && group_key[0] ? group_key : "-");
+    src.key = key;
+    src.reliability = 9;   /* several independent events agree */
+    pthread_mutex_lock(&p->stats_lock);
+    p->st.correlations_fired++;
+    pthread_mutex_unlock(&p->stats_lock);
+    rc = cs_alerter_raise(p->alerter, &src, last);
+    if (rc != CS_OK) {
+        note_error(p, rc);
+    }
+}
+
 static void on_rule_match(const cs_rule *rule, const cs_event *ev, void *ud)
 {
     cs_pipeline *p = ud;
     const cs_rule_info *ri = cs_rule_get_info(rule);
     cs_alert_src src;
     cs_rc rc;
+    if (p->o.correlations != NULL) {
+        cs_corrset_feed(p->o.correlations, rule, ev, on_correlation, p);
+        if (cs_corrset_suppresses(p->o.correlations, rule)) {
+            pthread_mutex_lock(&p->stats_lock);
+            p->st.rule_matches++;
+            pthread_mutex_unlock(&p->stats_lock);
+            return;   /* only evidence for a correlation (generate: false) */
+        }
+    }
     memset(&src, 0, sizeof src);
     src.rule_id = ri->id[0] ? ri->id : ri->title;
     src.title = ri->title;

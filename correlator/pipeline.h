@@ -23,6 +23,7 @@
 #include "../runtime/err.h"
 #include "../runtime/event.h"
 #include "../runtime/yamltree.h"
+#include "correlation.h"
 #include "inventory.h"
 #include "sigma.h"
 
@@ -30,6 +31,7 @@
 
 typedef struct cs_pipeline_opts {
     const cs_ruleset *rules;        /* may be NULL: no Sigma rules */
+    cs_corrset *correlations;       /* may be NULL; fed from the correlator thread only */
     const cs_inventory *inventory;  /* may be NULL */
     FILE *events_out[CS_PIPELINE_MAX_OUT];
     size_t nevents_out;
@@ -41,7 +43,7 @@ typedef struct cs_pipeline_opts {
 } cs_pipeline_opts;
 
 typedef struct cs_pipeline_stats {
-    uint64_t events, alerts, alert_updates, unassigned, rule_matches, output_errors;
+    uint64_t events, alerts, alert_updates, unassigned, rule_matches, output_errors, correlations_fired;
     uint64_t queue_waits, queue_high_water, queue_drops;
     bool finished;
 } cs_pipeline_stats;

@@ -25,9 +25,11 @@ q() { sqlite3 -batch -noheader "$DB" "$1"; }
 check "store is in WAL mode" test "$(q 'PRAGMA journal_mode')" = wal
 n=$(q "SELECT count(*) FROM alerts")
 check "at least three alerts stored ($n)" test "${n:-0}" -ge 3
-ssh=$(q "SELECT system_id || '|' || count FROM alerts WHERE rule_id='4f0c2a57-1d7e-4c52-9b0e-3a6d5e8f1c01'")
-check "SSH brute force alert on the population database, aggregated ($ssh)" \
-    bash -c "[[ '$ssh' =~ ^popdb\|([0-9]+)$ ]] && [ \${BASH_REMATCH[1]} -ge 30 ]"
+ssh=$(q "SELECT system_id || '|' || source_ip || '|' || count FROM alerts WHERE rule_id='6b1f7c2e-9a4d-4e8b-b3c5-0d2e8f6a7c10'")
+check "SSH brute force correlation on the population database ($ssh)" \
+    bash -c "[[ '$ssh' =~ ^popdb\|203\.0\.113\.45\|([0-9]+)$ ]] && [ \${BASH_REMATCH[1]} -ge 1 ]"
+single=$(q "SELECT count(*) FROM alerts WHERE rule_id='4f0c2a57-1d7e-4c52-9b0e-3a6d5e8f1c01'")
+check "single SSH failures are evidence, not alerts (generate: false) ($single)" test "$single" -eq 0
 scan=$(q "SELECT system_id || '|' || source_ip || '|' || destination_ip FROM alerts WHERE rule_id='cs-plugin-portscan'")
 check "port scan alert from the plugin ($scan)" test "$scan" = "traffic-cam|198.51.100.77|10.10.3.15"
 web=$(q "SELECT count(*) FROM alerts WHERE system_id='portal' AND source_ip='198.51.100.23' AND rule_id IN
@@ -37,9 +39,9 @@ weblog=$(q "SELECT count(*) FROM alerts WHERE system_id='portal' AND host_name='
           rule_id='7a1e3b90-5c2d-4e61-8f47-2b9c0d6a4e02'")
 check "the same SQL injection seen in the portal's access log ($weblog)" test "${weblog:-0}" -eq 1
 check "access log events carry Sigma's webserver names" grep -q '"cs-uri-query":"/tra-cuu?ma_ho_so=' "$TMP/events.jsonl"
-risk=$(q "SELECT risk FROM alerts WHERE rule_id='4f0c2a57-1d7e-4c52-9b0e-3a6d5e8f1c01'")
-# medium (3) x asset 5 x stable reliability 8 / 25 = 4.8
-check "risk follows priority x asset x reliability / 25 ($risk)" test "$risk" = "4.8"
+risk=$(q "SELECT risk FROM alerts WHERE rule_id='6b1f7c2e-9a4d-4e8b-b3c5-0d2e8f6a7c10'")
+# high (4) x asset 5 x correlation reliability 9 / 25 = 7.2
+check "risk follows priority x asset x reliability / 25 ($risk)" test "$risk" = "7.2"
 
 check "every event line is ECS JSON" bash -c "! grep -qv '^{\"@timestamp\":\"20' '$TMP/events.jsonl'"
 for p in '"protocol":"SSH"' '"protocol":"HTTP"' '"protocol":"DNS"' '"protocol":"TLS'; do
