@@ -71,6 +71,12 @@ cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size
     if ((rc = cs_ruleset_new(&e->rules)) != CS_OK) {
         goto fail;
     }
+    /* field mappings first: rules resolve their field names when they load */
+    for (size_t i = 0; cfg != NULL && i < cfg->nmapping_paths; i++) {
+        if ((rc = cs_ruleset_load_mappings(e->rules, cfg->mapping_paths[i])) != CS_OK) {
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < nrules; i++) {
         rc = cs_ruleset_load_path(e->rules, rule_paths[i], report_bad_rule, &bad);
         if (rc == CS_ERR_IO) {

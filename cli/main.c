@@ -17,6 +17,7 @@ static const char help[] =
     "  demo-data DIR          write the project's own demo capture and logs\n"
     "  alerts [--db FILE]     list stored alerts\n"
     "  rules check PATH...    validate Sigma rules\n"
+    "  rules test PATH...     run the tests beside each rule (X.tests.yml)\n"
     "  plugin info SO         check a plugin and show its configuration keys\n"
     "  help                   this text\n"
     "\n"

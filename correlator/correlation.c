@@ -769,12 +769,6 @@ cs_rc cs_corrset_load_string(cs_corrset *cs, const char *name, const char *yaml,
     return finish(&st);
 }
 
-static bool yaml_name(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 4 && strcmp(name + n - 4, ".yml") == 0) || (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
-}
-
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -827,7 +821,7 @@ static void load_any(cs_corrset *cs, const char *path, int depth, load_state *st
             if (full != NULL) {
                 struct stat s2;
                 snprintf(full, l, "%s/%s", path, names[i]);
-                if (stat(full, &s2) == 0 && (S_ISDIR(s2.st_mode) || yaml_name(names[i]))) {
+                if (stat(full, &s2) == 0 && (S_ISDIR(s2.st_mode) || cs_rule_file_name(names[i]))) {
                     load_any(cs, full, depth + 1, st);
                 }
                 free(full);

@@ -103,6 +103,11 @@ static void on_correlation(const cs_corr_info *ci, const cs_event *last, const c
     src.ntags = ci->ntags;
     /* a correlation sees many events: the group is the key */
     snprintf(key, sizeof key, "%s", group_key && group_key[0] ? group_key : "-");
+    for (char *k = key; *k != '\0'; k++) {
+        if (*k == '\x1f') {
+            *k = '|';   /* the engine joins group-by values with 0x1f; show them readably */
+        }
+    }
     src.key = key;
     src.reliability = 9;   /* several independent events agree */
     pthread_mutex_lock(&p->stats_lock);

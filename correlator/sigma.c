@@ -36,6 +36,13 @@
  * Regex matching needs a pcre2_match_data: one per thread, made on first use
  * and freed by a pthread key destructor when the thread exits.
  *
+ * Around the walk (sigma.h has the rules): cs_ruleset_match() reads the
+ * event's citysoc.logsource.* strings once and skips rules whose (lowercased,
+ * precomputed) logsource is incompatible; and the literal prefilter (its own
+ * section below) skips rules none of whose witness literals occurs in the
+ * event. Field mappings (cs_ruleset_load_mappings) act at compile time only:
+ * parse_key() and fieldref intern the mapped name.
+ *
  * The other Sigma v2.1 modifiers, all resolved at load time:
  * - expand, windash, utf16le/wide/utf16be/utf16 and base64/base64offset
  *   rewrite a value into one or more Sigma strings (OR-ed) which are then
@@ -84,6 +91,7 @@
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,11 +243,18 @@ typedef struct re_ref {
     struct re_ref *next;
 } re_ref;
 
+/* product, category, service: the order of the three logsource slots */
+enum { LS_PRODUCT, LS_CATEGORY, LS_SERVICE, LS_N };
+
 struct cs_rule {
     cs_rule_info info;
     arena mem;
     re_ref *res;
     const node *cond;
+    const char *ls[LS_N];      /* the rule's logsource, lowercased; NULL = any */
+    size_t lslen[LS_N];
+    bool ls_syslog;            /* service: syslog (see logsource routing) */
+    bool ls_any;               /* product: citysoc: not routed (see sigma.h) */
 };
 
 typedef struct placeholder {
@@ -255,7 +270,21 @@ struct cs_ruleset {
     pcre2_match_context *mctx;
     placeholder *ph;           /* |expand values, from cs_ruleset_set_placeholder() */
     size_t nph;
+    struct fmap *maps;         /* field mappings, from cs_ruleset_load_mappings() */
+    size_t nmaps;
+    struct prefilter *pf;      /* literal prefilter over rules [0, pf->nrules) */
+    bool pf_off;               /* cs_ruleset_set_prefilter(rs, false) */
+    atomic_bool pf_dirty;      /* rules were loaded since pf was built */
+    pthread_mutex_t pf_mu;     /* one builder; matchers wait for it */
 };
+
+/* One field mapping: for rules whose logsource is compatible with ls (NULL =
+ * any; lowercased), the Sigma field `from` means the event field `to`. */
+typedef struct fmap {
+    char *ls[3];
+    char *from;
+    char *to;
+} fmap;
 
 static void rule_free(cs_rule *r)
 {
@@ -918,19 +947,581 @@ bool cs_rule_match(const cs_rule *r, const cs_event *ev)
     return r != NULL && ev != NULL && eval(r->cond, ev);
 }
 
+/* ---------------------------------------------------- logsource routing -- */
+
+/* An event's citysoc.logsource.* strings, read once per event. */
+typedef struct evls {
+    bool known;                /* the event carries at least one of the three */
+    bool sensor;               /* none, and a packet-sensor kind (flow, dns, http, tls, file) */
+    const char *s[LS_N];       /* NULL when that one is absent */
+    size_t len[LS_N];
+} evls;
+
+static void evls_read(const cs_event *ev, evls *e)
+{
+    const cs_field *fs = cs_event_fields(ev);
+    size_t nf = cs_event_nfields(ev);
+    memset(e, 0, sizeof *e);
+    for (size_t i = 0; i < nf; i++) {
+        int k;
+        char buf[8];
+        size_t len;
+        const char *s;
+        if (fs[i].id == CS_F_CS_LOGSOURCE_PRODUCT) {
+            k = LS_PRODUCT;
+        } else if (fs[i].id == CS_F_CS_LOGSOURCE_CATEGORY) {
+            k = LS_CATEGORY;
+        } else if (fs[i].id == CS_F_CS_LOGSOURCE_SERVICE) {
+            k = LS_SERVICE;
+        } else {
+            continue;
+        }
+        if (fs[i].type != CS_T_STR || e->s[k] != NULL) {
+            continue;   /* the first string wins, as cs_event_find() does */
+        }
+        s = cs_field_text(ev, &fs[i], buf, sizeof buf, &len);
+        if (s == NULL || len == 0) {
+            continue;   /* an empty string says nothing */
+        }
+        e->s[k] = s;
+        e->len[k] = len;
+        e->known = true;
+    }
+    e->sensor = !e->known && (ev->kind == CS_KIND_FLOW || ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP ||
+                              ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_FILE);
+}
+
+static bool ls_eq(const char *rule_lc, size_t rl, const char *ev, size_t el)
+{
+    if (rl != el) {
+        return false;
+    }
+    for (size_t i = 0; i < rl; i++) {
+        if ((unsigned char)rule_lc[i] != lc((unsigned char)ev[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Is rule r meant for events from logsource e? (rules in sigma.h) */
+static bool ls_ok(const cs_rule *r, const evls *e)
+{
+    if (r->ls_any) {
+        return true;
+    }
+    if (!e->known) {
+        return !e->sensor || r->ls[LS_SERVICE] == NULL;
+    }
+    for (int k = 0; k < LS_N; k++) {
+        if (r->ls[k] == NULL) {
+            continue;
+        }
+        if (e->s[k] != NULL && ls_eq(r->ls[k], r->lslen[k], e->s[k], e->len[k])) {
+            continue;
+        }
+        if (k == LS_SERVICE && r->ls_syslog && e->s[LS_PRODUCT] != NULL &&
+            ls_eq("linux", 5, e->s[LS_PRODUCT], e->len[LS_PRODUCT])) {
+            continue;   /* service: syslog = any Linux syslog program */
+        }
+        return false;
+    }
+    return true;
+}
+
+bool cs_rule_applies(const cs_rule *r, const cs_event *ev)
+{
+    evls e;
+    if (r == NULL || ev == NULL) {
+        return false;
+    }
+    evls_read(ev, &e);
+    return ls_ok(r, &e);
+}
+
+/* ------------------------------------------------------ literal prefilter -- */
+
+/* Every rule whose detection can only be true when one of a set of literals
+ * occurs in the text of some field of the event (its "witnesses") is only
+ * evaluated on events where the automaton below finds one of them. A rule
+ * for which no such set can be proved is evaluated on every event.
+ *
+ * Extraction, over the condition DAG, returns a set W with: node true =>
+ * some w in W is a substring (ASCII case-insensitively) of the cs_field_text
+ * of some field of the event (the very text value_match() looks at):
+ * - item: not neq / exists / null, every value a string pattern (exact,
+ *   prefix, suffix, contains, glob; not number- or IP-typed, not re, cidr,
+ *   fieldref, lt/gt, time): each value gives its longest segment without '?';
+ *   W = the union (with |all: one value's); a value without one: no set;
+ * - AND: the best child set (longest shortest literal, then fewest); none
+ *   when no child has one; OR: the union, none when a child has none;
+ *   NOT: none.
+ * A literal longer than PF_MAXLIT keeps its prefix (still a witness).
+ * Scan: one Aho-Corasick DFA (dense over byte classes, ASCII lowercased) run
+ * over the text of every field of the event that some witness came from (an
+ * item's field; message and event.original for keywords); a hit marks the rules of the
+ * literal in a bitmap. The automaton is rebuilt, once, by the first match
+ * after a load (pf_get). */
+
+#define PF_MAXLIT 24
+#define PF_NONE UINT32_MAX
+#define PF_STACK_WORDS 1024   /* bitmap on the stack up to 65536 rules */
+#define PF_FIELD 1            /* an item on this very field */
+#define PF_KEYWORD 2          /* a keyword item: message, else event.original */
+
+typedef struct prefilter {
+    size_t nrules;             /* rules [0, nrules) are covered */
+    size_t nwith;              /* of which this many have witnesses */
+    uint64_t *always;          /* bit i: rule i has no witnesses */
+    uint8_t cls[256];          /* byte -> class of its lowercase (0: in no literal) */
+    uint32_t ncls;
+    uint32_t nnodes;
+    uint32_t *delta;           /* nnodes * ncls */
+    uint32_t *out_start, *out_len;   /* per node, into outs */
+    uint32_t *dict;            /* next node (fail chain) with outputs, PF_NONE */
+    uint8_t *hot;              /* node has outputs itself or through dict */
+    uint32_t *outs;            /* rule indices */
+    uint8_t scan[CS_FIELD_MAX];   /* PF_FIELD | PF_KEYWORD: where witnesses come from */
+} prefilter;
+
+typedef struct pflit {
+    const unsigned char *s;
+    size_t len;
+    cs_fid fid;                /* the item's field; CS_F_NONE: keyword search */
+} pflit;
+
+typedef struct litvec {
+    pflit *v;
+    size_t n, cap;
+    bool oom;
+} litvec;
+
+static void lv_push(litvec *lv, const unsigned char *s, size_t len, cs_fid fid)
+{
+    if (lv->n == lv->cap) {
+        size_t cap = lv->cap ? lv->cap * 2 : 16;
+        pflit *p = realloc(lv->v, cap * sizeof *p);
+        if (p == NULL) {
+            lv->oom = true;
+            return;
+        }
+        lv->v = p;
+        lv->cap = cap;
+    }
+    lv->v[lv->n].s = s;
+    lv->v[lv->n].len = len > PF_MAXLIT ? PF_MAXLIT : len;
+    lv->v[lv->n].fid = fid;
+    lv->n++;
+}
+
+static bool value_lit(const value *v, cs_fid fid, litvec *out)
+{
+    const seg *best = NULL;
+    switch ((enum vkind)v->kind) {
+    case V_EXACT:
+        if (v->has_num || v->has_ip) {
+            return false;
+        }
+        break;
+    case V_PREFIX:
+    case V_SUFFIX:
+    case V_CONTAINS:
+    case V_GLOB:
+        break;
+    default:
+        return false;
+    }
+    for (size_t k = 0; k < v->nseg; k++) {
+        const seg *g = &v->segs[k];
+        if (g->one == NULL && g->len > 0 && (best == NULL || g->len > best->len)) {
+            best = g;
+        }
+    }
+    if (best == NULL) {
+        return false;
+    }
+    lv_push(out, best->s, best->len, fid);
+    return true;
+}
+
+static bool item_lits(const item *it, litvec *out)
+{
+    size_t mark = out->n;
+    if (it->neq || it->exists || it->has_null || it->nvals == 0) {
+        return false;
+    }
+    for (size_t k = 0; k < it->nvals; k++) {
+        if (value_lit(&it->vals[k], it->fid, out)) {
+            if (it->all) {
+                return true;   /* every value must match: one is enough */
+            }
+        } else if (!it->all) {
+            out->n = mark;
+            return false;
+        }
+    }
+    return out->n > mark;
+}
+
+static size_t lits_min(const litvec *lv, size_t from)
+{
+    size_t m = SIZE_MAX;
+    for (size_t i = from; i < lv->n; i++) {
+        m = lv->v[i].len < m ? lv->v[i].len : m;
+    }
+    return m;
+}
+
+static bool node_lits(const node *n, litvec *out, int depth)
+{
+    size_t mark = out->n;
+    if (depth > CS_SIGMA_MAX_COND_DEPTH + 8 || out->oom) {
+        return false;
+    }
+    switch ((enum nkind)n->kind) {
+    case N_ITEM:
+        return item_lits(n->it, out);
+    case N_NOT:
+        return false;
+    case N_OR:
+        for (size_t i = 0; i < n->n; i++) {
+            if (!node_lits(n->kids[i], out, depth + 1)) {
+                out->n = mark;
+                return false;
+            }
+        }
+        return n->n > 0;
+    case N_AND: {
+        litvec best = {0};
+        bool found = false;
+        for (size_t i = 0; i < n->n; i++) {
+            litvec tmp = {0};
+            if (node_lits(n->kids[i], &tmp, depth + 1) && !tmp.oom) {
+                size_t a = lits_min(&tmp, 0);
+                size_t b = found ? lits_min(&best, 0) : 0;
+                if (!found || a > b || (a == b && tmp.n < best.n)) {
+                    free(best.v);
+                    best = tmp;
+                    found = true;
+                    continue;
+                }
+            }
+            out->oom |= tmp.oom;
+            free(tmp.v);
+        }
+        for (size_t i = 0; found && i < best.n; i++) {
+            lv_push(out, best.v[i].s, best.v[i].len, best.v[i].fid);
+        }
+        free(best.v);
+        if (out->oom) {
+            out->n = mark;
+            return false;
+        }
+        return found;
+    }
+    }
+    return false;
+}
+
+static void pf_free(prefilter *pf)
+{
+    if (pf == NULL) {
+        return;
+    }
+    free(pf->always);
+    free(pf->delta);
+    free(pf->out_start);
+    free(pf->out_len);
+    free(pf->dict);
+    free(pf->hot);
+    free(pf->outs);
+    free(pf);
+}
+
+typedef struct pfpair {
+    uint32_t node, rule;
+} pfpair;
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const pfpair *x = a, *y = b;
+    if (x->node != y->node) {
+        return x->node < y->node ? -1 : 1;
+    }
+    return x->rule < y->rule ? -1 : (x->rule > y->rule);
+}
+
+/* Build the prefilter for every rule loaded so far; NULL (no prefilter, every
+ * rule evaluated) when memory runs out. */
+static prefilter *pf_build(const cs_ruleset *rs)
+{
+    prefilter *pf = calloc(1, sizeof *pf);
+    litvec all = {0};
+    uint32_t *lrule = NULL;     /* rule of each literal in all */
+    size_t lcap = 0, total = 1;
+    pfpair *pairs = NULL;
+    size_t npairs = 0;
+    uint32_t *fail = NULL, *queue = NULL;
+    bool used[256] = {false};
+
+    if (pf == NULL || rs->n > UINT32_MAX / 2) {
+        goto fail;
+    }
+    pf->nrules = rs->n;
+    if ((pf->always = calloc((rs->n + 63) / 64 + 1, sizeof *pf->always)) == NULL) {
+        goto fail;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        size_t mark = all.n;
+        if (!node_lits(rs->rules[i]->cond, &all, 0)) {
+            all.n = mark;
+            pf->always[i / 64] |= (uint64_t)1 << (i % 64);
+            if (all.oom) {
+                goto fail;
+            }
+            continue;
+        }
+        if (all.oom) {
+            goto fail;
+        }
+        pf->nwith++;
+        if (all.n > lcap) {
+            size_t cap = all.cap;
+            uint32_t *p = realloc(lrule, cap * sizeof *p);
+            if (p == NULL) {
+                goto fail;
+            }
+            lrule = p;
+            lcap = cap;
+        }
+        for (size_t k = mark; k < all.n; k++) {
+            cs_fid f = all.v[k].fid;
+            if (f == CS_F_NONE) {
+                pf->scan[CS_F_MESSAGE] |= PF_KEYWORD;        /* keyword_fid() looks at one of these */
+                pf->scan[CS_F_EVENT_ORIGINAL] |= PF_KEYWORD;
+            } else if ((size_t)f < CS_FIELD_MAX) {
+                pf->scan[f] |= PF_FIELD;
+            } else {
+                goto fail;
+            }
+            lrule[k] = (uint32_t)i;
+            total += all.v[k].len;
+            for (size_t j = 0; j < all.v[k].len; j++) {
+                used[lc(all.v[k].s[j])] = true;
+            }
+        }
+    }
+    pf->ncls = 1;
+    for (int b = 0; b < 256; b++) {
+        if (used[b]) {
+            pf->cls[b] = (uint8_t)pf->ncls++;
+        }
+    }
+    if (pf->ncls > 255 || total > UINT32_MAX / 256 - 1) {
+        goto fail;
+    }
+    for (int b = 0; b < 256; b++) {
+        pf->cls[b] = pf->cls[lc((unsigned char)b)];
+    }
+    pf->delta = calloc(total * pf->ncls, sizeof *pf->delta);
+    pairs = malloc((all.n + 1) * sizeof *pairs);
+    if (pf->delta == NULL || pairs == NULL) {
+        goto fail;
+    }
+    /* the trie; 0 in delta = no edge yet (no edge leads back to the root) */
+    pf->nnodes = 1;
+    for (size_t k = 0; k < all.n; k++) {
+        uint32_t u = 0;
+        for (size_t j = 0; j < all.v[k].len; j++) {
+            uint32_t *d = &pf->delta[(size_t)u * pf->ncls + pf->cls[all.v[k].s[j]]];
+            if (*d == 0) {
+                *d = pf->nnodes++;
+            }
+            u = *d;
+        }
+        pairs[npairs].node = u;
+        pairs[npairs].rule = lrule[k];
+        npairs++;
+    }
+    qsort(pairs, npairs, sizeof *pairs, pair_cmp);
+    pf->out_start = calloc(pf->nnodes, sizeof *pf->out_start);
+    pf->out_len = calloc(pf->nnodes, sizeof *pf->out_len);
+    pf->dict = malloc(pf->nnodes * sizeof *pf->dict);
+    pf->hot = calloc(pf->nnodes, 1);
+    pf->outs = malloc((npairs + 1) * sizeof *pf->outs);
+    fail = calloc(pf->nnodes, sizeof *fail);
+    queue = malloc(pf->nnodes * sizeof *queue);
+    if (pf->out_start == NULL || pf->out_len == NULL || pf->dict == NULL || pf->hot == NULL || pf->outs == NULL ||
+        fail == NULL || queue == NULL) {
+        goto fail;
+    }
+    {
+        size_t w = 0;
+        for (size_t k = 0; k < npairs; k++) {
+            if (k > 0 && pairs[k].node == pairs[k - 1].node && pairs[k].rule == pairs[k - 1].rule) {
+                continue;
+            }
+            if (pf->out_len[pairs[k].node] == 0) {
+                pf->out_start[pairs[k].node] = (uint32_t)w;
+            }
+            pf->out_len[pairs[k].node]++;
+            pf->outs[w++] = pairs[k].rule;
+        }
+    }
+    /* breadth first: failure links, dictionary links, the full DFA */
+    {
+        size_t head = 0, tail = 0;
+        const uint32_t nc = pf->ncls;
+        pf->dict[0] = PF_NONE;
+        for (uint32_t c = 0; c < nc; c++) {
+            uint32_t v = pf->delta[c];
+            if (v != 0) {
+                fail[v] = 0;
+                queue[tail++] = v;
+            }
+        }
+        while (head < tail) {
+            uint32_t u = queue[head++];
+            uint32_t f = fail[u];
+            pf->dict[u] = pf->out_len[f] > 0 ? f : (f != 0 ? pf->dict[f] : PF_NONE);
+            pf->hot[u] = pf->out_len[u] > 0 || pf->dict[u] != PF_NONE;
+            for (uint32_t c = 0; c < nc; c++) {
+                uint32_t *d = &pf->delta[(size_t)u * nc + c];
+                uint32_t via = pf->delta[(size_t)f * nc + c];
+                if (*d != 0) {
+                    fail[*d] = via;
+                    queue[tail++] = *d;
+                } else {
+                    *d = via;
+                }
+            }
+        }
+        /* class 0 (a byte in no literal) always goes back to the root: delta is 0 there */
+    }
+    free(fail);
+    free(queue);
+    free(pairs);
+    free(lrule);
+    free(all.v);
+    return pf;
+fail:
+    free(fail);
+    free(queue);
+    free(pairs);
+    free(lrule);
+    free(all.v);
+    pf_free(pf);
+    return NULL;
+}
+
+/* Loading marks the prefilter stale; the first match (or
+ * cs_ruleset_prefiltered) after it rebuilds it once, so loading n files one
+ * by one costs one build, not n. Loading never runs alongside matching
+ * (sigma.h), so only matchers race here, and the mutex settles that. */
+static void pf_stale(cs_ruleset *rs)
+{
+    atomic_store_explicit(&rs->pf_dirty, true, memory_order_release);
+}
+
+static const prefilter *pf_get(const cs_ruleset *crs)
+{
+    cs_ruleset *rs = (cs_ruleset *)crs;   /* the ruleset is never defined const */
+    if (atomic_load_explicit(&rs->pf_dirty, memory_order_acquire)) {
+        pthread_mutex_lock(&rs->pf_mu);
+        if (atomic_load_explicit(&rs->pf_dirty, memory_order_acquire)) {
+            pf_free(rs->pf);
+            rs->pf = pf_build(rs);
+            atomic_store_explicit(&rs->pf_dirty, false, memory_order_release);
+        }
+        pthread_mutex_unlock(&rs->pf_mu);
+    }
+    return rs->pf;
+}
+
+/* Mark in hits the rules with a witness in ev. */
+static void pf_scan(const prefilter *pf, const cs_event *ev, uint64_t *hits)
+{
+    const cs_field *fs = cs_event_fields(ev);
+    size_t nf = cs_event_nfields(ev);
+    const uint32_t nc = pf->ncls;
+    /* event.original wanted for keywords only: skipped when the event has a
+     * message, which is what keyword search then reads (keyword_fid) */
+    bool skip_orig = pf->scan[CS_F_EVENT_ORIGINAL] == PF_KEYWORD && keyword_fid(ev) == CS_F_MESSAGE;
+    for (size_t i = 0; i < nf; i++) {
+        char buf[64];
+        size_t len;
+        const unsigned char *t;
+        uint32_t u = 0;
+        if ((size_t)fs[i].id >= CS_FIELD_MAX || !pf->scan[fs[i].id] ||
+            (skip_orig && fs[i].id == CS_F_EVENT_ORIGINAL)) {
+            continue;   /* no witness can come from this field */
+        }
+        t = (const unsigned char *)cs_field_text(ev, &fs[i], buf, sizeof buf, &len);
+        if (t == NULL) {
+            continue;
+        }
+        for (size_t j = 0; j < len; j++) {
+            u = pf->delta[(size_t)u * nc + pf->cls[t[j]]];
+            if (pf->hot[u]) {
+                for (uint32_t x = u; x != PF_NONE; x = pf->dict[x]) {
+                    const uint32_t *o = pf->outs + pf->out_start[x];
+                    for (uint32_t k = 0; k < pf->out_len[x]; k++) {
+                        hits[o[k] / 64] |= (uint64_t)1 << (o[k] % 64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void cs_ruleset_set_prefilter(cs_ruleset *rs, bool on)
+{
+    if (rs != NULL) {
+        rs->pf_off = !on;
+    }
+}
+
+size_t cs_ruleset_prefiltered(const cs_ruleset *rs)
+{
+    const prefilter *pf = rs != NULL ? pf_get(rs) : NULL;
+    return pf != NULL ? pf->nwith : 0;
+}
+
 size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_cb cb, void *ud)
 {
     size_t hits = 0;
+    evls e;
+    uint64_t stackbits[PF_STACK_WORDS];
+    uint64_t *bits = NULL;
+    const prefilter *pf;
     if (rs == NULL || ev == NULL) {
         return 0;
     }
+    pf = rs->pf_off ? NULL : pf_get(rs);
+    evls_read(ev, &e);
+    if (pf != NULL) {
+        size_t words = (pf->nrules + 63) / 64 + 1;
+        bits = words <= PF_STACK_WORDS ? stackbits : calloc(words, sizeof *bits);
+        if (bits == NULL) {
+            pf = NULL;   /* no memory: evaluate every rule */
+        } else {
+            memset(bits, 0, words * sizeof *bits);
+            pf_scan(pf, ev, bits);
+        }
+    }
     for (size_t i = 0; i < rs->n; i++) {
-        if (eval(rs->rules[i]->cond, ev)) {
+        if (pf != NULL && i < pf->nrules && ((bits[i / 64] | pf->always[i / 64]) >> (i % 64) & 1) == 0) {
+            continue;   /* none of its witnesses occurs in ev */
+        }
+        if (ls_ok(rs->rules[i], &e) && eval(rs->rules[i]->cond, ev)) {
             hits++;
             if (cb != NULL) {
                 cb(rs->rules[i], ev, ud);
             }
         }
+    }
+    if (bits != NULL && bits != stackbits) {
+        free(bits);
     }
     return hits;
 }
@@ -1071,6 +1662,24 @@ static int lookup(const char *const *list, const char *s, size_t len)
     return -1;
 }
 
+/* The event field a rule's Sigma field name stands for: the first mapping (in
+ * load order) whose logsource the rule's is compatible with; else the name. */
+static cs_fid map_field(const cctx *c, const char *name, size_t len)
+{
+    const cs_ruleset *rs = c->rs;
+    for (size_t i = 0; i < rs->nmaps; i++) {
+        const fmap *fm = &rs->maps[i];
+        bool ok = strlen(fm->from) == len && memcmp(fm->from, name, len) == 0;
+        for (int k = 0; ok && k < 3; k++) {
+            ok = fm->ls[k] == NULL || (c->rule->ls[k] != NULL && strcmp(fm->ls[k], c->rule->ls[k]) == 0);
+        }
+        if (ok) {
+            return cs_field_intern(fm->to, strlen(fm->to));
+        }
+    }
+    return cs_field_intern(name, len);
+}
+
 /* Split "Field|mod|mod" into an interned field id and modifier flags. */
 static cs_rc parse_key(cctx *c, const cs_yaml_node *key, cs_fid *fid, mods *m)
 {
@@ -1083,7 +1692,7 @@ static cs_rc parse_key(cctx *c, const cs_yaml_node *key, cs_fid *fid, mods *m)
     memset(m, 0, sizeof *m);
     *fid = CS_F_NONE;
     if (flen > 0) {
-        *fid = cs_field_intern(k, flen);
+        *fid = map_field(c, k, flen);
         if (*fid == CS_F_NONE) {
             return rule_err(c, key->line, "field name '%.*s' is too long or cannot be registered", (int)flen, k);
         }
@@ -1818,7 +2427,7 @@ static cs_rc compile_value(cctx *c, const char *key, const cs_yaml_node *n, cons
         return compile_cidr(c, n->line, key, n, v);
     }
     if (m->fieldref) {
-        v->ref = cs_field_intern(n->str, n->len);
+        v->ref = map_field(c, n->str, n->len);
         if (n->len == 0 || v->ref == CS_F_NONE) {
             return rule_err(c, n->line, "'%s' refers to a bad field name '%.60s'", key, n->str);
         }
@@ -2457,6 +3066,27 @@ static cs_rc compile_rule(cs_ruleset *rs, const cs_yaml_file *f, const cs_yaml_n
         (rc = meta_str(&c, ls, "service", &in->service)) != CS_OK) {
         goto fail;
     }
+    {
+        const char *const src[LS_N] = {in->product, in->category, in->service};
+        for (int k = 0; k < LS_N; k++) {
+            size_t len = strlen(src[k]);
+            char *d;
+            if (len == 0) {
+                continue;
+            }
+            if ((d = arena_strndup(&r->mem, src[k], len)) == NULL) {
+                rc = nomem(&c);
+                goto fail;
+            }
+            for (size_t i = 0; i < len; i++) {
+                d[i] = (char)lc((unsigned char)d[i]);
+            }
+            r->ls[k] = d;
+            r->lslen[k] = len;
+        }
+        r->ls_syslog = r->ls[LS_SERVICE] != NULL && strcmp(r->ls[LS_SERVICE], "syslog") == 0;
+        r->ls_any = r->ls[LS_PRODUCT] != NULL && strcmp(r->ls[LS_PRODUCT], "citysoc") == 0;
+    }
     if ((rc = compile_detection(&c, cs_yaml_get(doc, "detection"), key_line(doc, "detection"))) != CS_OK) {
         goto fail;
     }
@@ -2561,9 +3191,16 @@ static void load_file(cs_ruleset *rs, const char *path, load_state *st)
     cs_yaml_free(yf);
 }
 
-static bool yaml_name(const char *name)
+bool cs_rule_file_name(const char *name)
 {
     size_t n = strlen(name);
+    static const char *const tests[] = {".tests.yml", ".tests.yaml"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t t = strlen(tests[i]);
+        if (n >= t && strcmp(name + n - t, tests[i]) == 0) {
+            return false;   /* a rule's tests (citysoc rules test), not a rule */
+        }
+    }
     return (n > 4 && strcmp(name + n - 4, ".yml") == 0) || (n > 5 && strcmp(name + n - 5, ".yaml") == 0);
 }
 
@@ -2608,7 +3245,7 @@ static cs_rc walk(cs_ruleset *rs, const char *dir, int depth, load_state *st)
             } else if (walk(rs, path, depth + 1, st) != CS_OK) {
                 report(st, CS_ERR_IO);
             }
-        } else if (S_ISREG(sb.st_mode) && yaml_name(name)) {
+        } else if (S_ISREG(sb.st_mode) && cs_rule_file_name(name)) {
             load_file(rs, path, st);
         }
         free(path);
@@ -2638,7 +3275,9 @@ cs_rc cs_ruleset_load_path(cs_ruleset *rs, const char *path, cs_rule_error_cb cb
         return cs_err_set(CS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     }
     if (S_ISDIR(sb.st_mode)) {
-        if ((rc = walk(rs, path, 0, &st)) != CS_OK) {
+        rc = walk(rs, path, 0, &st);
+        pf_stale(rs);   /* marks it stale whatever walk() returned */
+        if (rc != CS_OK) {
             return rc;
         }
         return finish(&st);
@@ -2653,6 +3292,7 @@ cs_rc cs_ruleset_load_path(cs_ruleset *rs, const char *path, cs_rule_error_cb cb
     }
     load_docs(rs, yf, &st);
     cs_yaml_free(yf);
+    pf_stale(rs);
     return finish(&st);
 }
 
@@ -2679,6 +3319,7 @@ cs_rc cs_ruleset_load_string(cs_ruleset *rs, const char *name, const char *yaml,
     }
     load_docs(rs, yf, &st);
     cs_yaml_free(yf);
+    pf_stale(rs);
     return finish(&st);
 }
 
@@ -2749,6 +3390,233 @@ cs_rc cs_ruleset_set_placeholder(cs_ruleset *rs, const char *name, const char *c
     return CS_OK;
 }
 
+/* ------------------------------------------------------ field mappings -- */
+
+static void maps_free(fmap *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < 3; k++) {
+            free(m[i].ls[k]);
+        }
+        free(m[i].from);
+        free(m[i].to);
+    }
+    free(m);
+}
+
+typedef struct mvec {
+    fmap *v;
+    size_t n, cap;
+} mvec;
+
+static char *dup_lower(const char *s, size_t len, bool lower)
+{
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        for (size_t i = 0; i < len; i++) {
+            d[i] = lower ? (char)lc((unsigned char)s[i]) : s[i];
+        }
+        d[len] = '\0';
+    }
+    return d;
+}
+
+static cs_rc map_scalar(const cs_yaml_file *f, const cs_yaml_node *n, const char *what)
+{
+    if (n == NULL || n->type != CS_YAML_SCALAR || cs_yaml_is_null(n) || n->len == 0 || strlen(n->str) != n->len) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: %s must be a non-empty string", f->path, n != NULL ? n->line : 0,
+                          what);
+    }
+    return CS_OK;
+}
+
+/* One `- logsource: {...}\n  fields: {Sigma: event}` entry. */
+static cs_rc map_entry(const cs_yaml_file *f, const cs_yaml_node *e, mvec *out)
+{
+    const cs_yaml_node *ls = NULL, *fields = NULL;
+    char *lsv[3] = {NULL, NULL, NULL};
+    cs_rc rc = CS_OK;
+
+    if (e->type != CS_YAML_MAP) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: a mapping entry must be a map with 'logsource' and 'fields'",
+                          f->path, e->line);
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        if (cs_yaml_scalar_eq(e->keys[i], "logsource")) {
+            ls = e->items[i];
+        } else if (cs_yaml_scalar_eq(e->keys[i], "fields")) {
+            fields = e->items[i];
+        } else {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown key '%.60s' in a mapping entry (known: logsource, fields)",
+                              f->path, e->keys[i]->line, e->keys[i]->str);
+        }
+    }
+    if (fields == NULL || fields->type != CS_YAML_MAP) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: a mapping entry needs 'fields', a map of Sigma name: event field",
+                          f->path, fields != NULL ? fields->line : e->line);
+    }
+    if (ls != NULL && !cs_yaml_is_null(ls)) {
+        static const char *const parts[3] = {"product", "category", "service"};
+        if (ls->type != CS_YAML_MAP) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: 'logsource' must be a map", f->path, ls->line);
+        }
+        for (size_t i = 0; i < ls->n && rc == CS_OK; i++) {
+            int k = 0;
+            while (k < 3 && !cs_yaml_scalar_eq(ls->keys[i], parts[k])) {
+                k++;
+            }
+            if (k == 3) {
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown key '%.60s' in 'logsource' (known: product, category, "
+                                "service)", f->path, ls->keys[i]->line, ls->keys[i]->str);
+            } else if ((rc = map_scalar(f, ls->items[i], parts[k])) == CS_OK) {
+                free(lsv[k]);
+                if ((lsv[k] = dup_lower(ls->items[i]->str, ls->items[i]->len, true)) == NULL) {
+                    rc = cs_err_set(CS_ERR_NOMEM, "%s: out of memory", f->path);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < fields->n && rc == CS_OK; i++) {
+        fmap *m;
+        if ((rc = map_scalar(f, fields->keys[i], "a Sigma field name")) != CS_OK ||
+            (rc = map_scalar(f, fields->items[i], "an event field name")) != CS_OK) {
+            break;
+        }
+        if (memchr(fields->keys[i]->str, '|', fields->keys[i]->len) != NULL) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a Sigma field name takes no modifiers ('%.60s')", f->path,
+                            fields->keys[i]->line, fields->keys[i]->str);
+            break;
+        }
+        if (cs_field_intern(fields->items[i]->str, fields->items[i]->len) == CS_F_NONE) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: event field name '%.60s' is too long or cannot be registered",
+                            f->path, fields->items[i]->line, fields->items[i]->str);
+            break;
+        }
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 32;
+            fmap *p = realloc(out->v, cap * sizeof *p);
+            if (p == NULL) {
+                rc = cs_err_set(CS_ERR_NOMEM, "%s: out of memory", f->path);
+                break;
+            }
+            out->v = p;
+            out->cap = cap;
+        }
+        m = &out->v[out->n];
+        memset(m, 0, sizeof *m);
+        out->n++;
+        m->from = dup_lower(fields->keys[i]->str, fields->keys[i]->len, false);
+        m->to = dup_lower(fields->items[i]->str, fields->items[i]->len, false);
+        for (int k = 0; k < 3; k++) {
+            m->ls[k] = lsv[k] != NULL ? dup_lower(lsv[k], strlen(lsv[k]), false) : NULL;
+            if (lsv[k] != NULL && m->ls[k] == NULL) {
+                rc = CS_ERR_NOMEM;
+            }
+        }
+        if (rc != CS_OK || m->from == NULL || m->to == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "%s: out of memory", f->path);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        free(lsv[k]);
+    }
+    return rc;
+}
+
+/* One mapping file: all of it is added, or none. */
+static cs_rc map_file(cs_ruleset *rs, const char *path)
+{
+    cs_yaml_file *yf = NULL;
+    mvec mv = {0};
+    cs_rc rc = cs_yaml_load_file(path, &yf);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    for (size_t d = 0; d < yf->ndocs && rc == CS_OK; d++) {
+        const cs_yaml_node *doc = yf->docs[d];
+        if (cs_yaml_is_null(doc)) {
+            continue;
+        }
+        if (doc->type != CS_YAML_MAP) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a mapping file is a map with 'mappings'", yf->path, doc->line);
+            break;
+        }
+        for (size_t i = 0; i < doc->n && rc == CS_OK; i++) {
+            const cs_yaml_node *v = doc->items[i];
+            if (cs_yaml_scalar_eq(doc->keys[i], "name") || cs_yaml_scalar_eq(doc->keys[i], "description")) {
+                continue;
+            }
+            if (!cs_yaml_scalar_eq(doc->keys[i], "mappings")) {
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: unknown key '%.60s' (known: name, description, mappings)",
+                                yf->path, doc->keys[i]->line, doc->keys[i]->str);
+            } else if (v->type != CS_YAML_SEQ) {
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: 'mappings' must be a list of entries", yf->path, v->line);
+            } else {
+                for (size_t j = 0; j < v->n && rc == CS_OK; j++) {
+                    rc = map_entry(yf, v->items[j], &mv);
+                }
+            }
+        }
+    }
+    if (rc == CS_OK && mv.n > 0) {
+        fmap *p = realloc(rs->maps, (rs->nmaps + mv.n) * sizeof *p);
+        if (p == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "%s: out of memory", yf->path);
+        } else {
+            memcpy(p + rs->nmaps, mv.v, mv.n * sizeof *p);
+            rs->maps = p;
+            rs->nmaps += mv.n;
+            free(mv.v);
+            mv.v = NULL;
+            mv.n = 0;
+        }
+    }
+    maps_free(mv.v, mv.n);
+    cs_yaml_free(yf);
+    return rc;
+}
+
+cs_rc cs_ruleset_load_mappings(cs_ruleset *rs, const char *path)
+{
+    struct stat sb;
+    struct dirent **ents = NULL;
+    int n;
+    cs_rc rc = CS_OK;
+
+    if (rs == NULL || path == NULL) {
+        return cs_err_set(CS_ERR_INVAL, "cs_ruleset_load_mappings: no ruleset or path");
+    }
+    if (stat(path, &sb) != 0) {
+        return cs_err_set(CS_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        return map_file(rs, path);
+    }
+    n = scandir(path, &ents, NULL, name_cmp);
+    if (n < 0) {
+        return cs_err_set(CS_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = ents[i]->d_name;
+        char full[4096];
+        if (rc == CS_OK && name[0] != '.' && cs_rule_file_name(name)) {
+            if ((size_t)snprintf(full, sizeof full, "%s/%s", path, name) >= sizeof full) {
+                rc = cs_err_set(CS_ERR_IO, "%s/%s: path too long", path, name);
+            } else if (stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
+                rc = map_file(rs, full);
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return rc;
+}
+
+size_t cs_ruleset_mapping_count(const cs_ruleset *rs)
+{
+    return rs != NULL ? rs->nmaps : 0;
+}
+
 cs_rc cs_ruleset_new(cs_ruleset **out)
 {
     cs_ruleset *rs;
@@ -2757,8 +3625,13 @@ cs_rc cs_ruleset_new(cs_ruleset **out)
     if (rs == NULL) {
         goto fail;
     }
+    if (pthread_mutex_init(&rs->pf_mu, NULL) != 0) {
+        goto fail;
+    }
+    atomic_init(&rs->pf_dirty, false);
     rs->mctx = pcre2_match_context_create(NULL);
     if (rs->mctx == NULL) {
+        pthread_mutex_destroy(&rs->pf_mu);
         goto fail;
     }
     /* a hostile regex costs bounded time and memory per event */
@@ -2785,6 +3658,9 @@ void cs_ruleset_free(cs_ruleset *rs)
         placeholder_clear(&rs->ph[i]);
     }
     free(rs->ph);
+    maps_free(rs->maps, rs->nmaps);
+    pf_free(rs->pf);
+    pthread_mutex_destroy(&rs->pf_mu);
     pcre2_match_context_free(rs->mctx);
     free(rs);
 }

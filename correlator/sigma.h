@@ -23,9 +23,34 @@
  * match a field that is not a number / a time or ISO 8601 string; fieldref
  * never matches when the other field is absent.
  *
- * Routing by logsource is NOT done here: cs_ruleset_match() evaluates every
- * rule against every event. A caller that routes by product/category/service
- * reads them from cs_rule_get_info().
+ * Logsource routing. cs_ruleset_match() evaluates a rule only on events whose
+ * citysoc.logsource.{product,category,service} are compatible with the rule's
+ * logsource (compared case-insensitively; lowercased copies are made at load,
+ * and an event's three strings are read once per cs_ruleset_match() call):
+ * - a part the rule leaves out accepts anything (`product: linux` alone sees
+ *   every Linux event, sshd, sudo, cron or auditd, like pySigma / RSigma);
+ * - an event carrying NO logsource part at all has an unknown logsource and is
+ *   matched against every rule (events built by hand, JSON without a
+ *   mapping); except that the packet sensor's events (kinds flow, dns, http,
+ *   tls, file), which carry none and stand for product citysoc / category
+ *   network, do not reach rules naming a `service` (a service is one
+ *   program's or product's own log, e.g. zeek rdp or linux sshd: SigmaHQ's
+ *   zeek `not selection` rules would otherwise fire on every flow). They reach
+ *   the bundled `product: citysoc, category: network` rules and every rule
+ *   naming no service whose fields they happen to have;
+ * - an event carrying some part: each part the rule names must be present in
+ *   the event and equal. So an event with a product but no service does NOT
+ *   match a rule naming that product and a service (its program is unknown,
+ *   e.g. a linux line from an unrecognised program has service = program
+ *   name); an nginx access event (category webserver only) never reaches a
+ *   `product: linux, service: sshd` rule.
+ * - two exceptions: a rule with `service: syslog` (SigmaHQ's "any syslog
+ *   file") accepts every event whose product is linux; and a rule with
+ *   `product: citysoc` (our own rules, rules/sigma, written on the canonical
+ *   ECS fields every normaliser and the packet sensor emit, e.g. url.original)
+ *   is not routed at all: it sees every event, flow and access log alike.
+ * cs_rule_match() tests the detection only (no routing); cs_rule_applies()
+ * is the routing test alone.
  *
  * Ownership: the caller owns a ruleset from cs_ruleset_new() and frees it with
  * cs_ruleset_free(), which frees every rule in it. cs_rule pointers and every
@@ -97,14 +122,55 @@ const cs_rule_info *cs_rule_get_info(const cs_rule *r);
  * value using it stand for nothing (the rule is refused). */
 cs_rc cs_ruleset_set_placeholder(cs_ruleset *rs, const char *name, const char *const *values, size_t n);
 
-/* Does this one rule match ev? */
+/* Field mappings (like a pySigma processing pipeline), from path: one YAML
+ * file or a directory of .yml/.yaml files (sorted bytewise, not recursive,
+ * names starting with '.' skipped), e.g. rules/mappings:
+ *
+ *   name: linux           # optional, with description
+ *   mappings:
+ *     - logsource: {product: linux, category: process_creation}
+ *       fields:
+ *         Image: process.executable     # Sigma name: event field
+ *
+ * Call it BEFORE loading the rules: names are resolved when a rule is
+ * compiled. A rule field (and a fieldref target) uses the first mapping, in
+ * load order, whose Sigma name is the field's (case-sensitive) and whose
+ * logsource parts are each named by the rule with the same value (a part the
+ * entry leaves out = any); a field without a mapping keeps its own name, so
+ * events carrying SigmaHQ names match as they are. A file with an unknown
+ * key, a non-string name or a name with '|' is refused whole with
+ * CS_ERR_CONFIG and "file:line: ..." in cs_err_msg() (files loaded before it
+ * stay); CS_ERR_IO when path cannot be read. */
+cs_rc cs_ruleset_load_mappings(cs_ruleset *rs, const char *path);
+
+/* Is this file name a rule file when walking a directory? .yml/.yaml, but
+ * not X.tests.yml (the tests `citysoc rules test` runs for rule X). */
+bool cs_rule_file_name(const char *name);
+size_t cs_ruleset_mapping_count(const cs_ruleset *rs);   /* (logsource, Sigma name) entries loaded */
+
+/* Does this one rule match ev? (the detection only: logsource not checked) */
 bool cs_rule_match(const cs_rule *r, const cs_event *ev);
+
+/* Is rule r meant for ev's logsource (the routing cs_ruleset_match() does)? */
+bool cs_rule_applies(const cs_rule *r, const cs_event *ev);
 
 typedef void (*cs_rule_match_cb)(const cs_rule *rule, const cs_event *ev, void *ud);
 
-/* Calls cb (may be NULL) for every rule matching ev, in load order; returns
+/* Calls cb (may be NULL) for every rule whose logsource is compatible with
+ * ev's (see above) and whose detection matches ev, in load order; returns
  * the number of matches. Thread-safe for concurrent calls on the same
  * (immutable after load) ruleset. */
 size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_cb cb, void *ud);
+
+/* Literal prefilter (sigma.c has the design): rules whose detection needs one
+ * of a set of literals are evaluated only on events where one of them occurs
+ * (ASCII case-insensitively) in some field's text; one Aho-Corasick scan per
+ * event. It never changes results; it is on by default and is rebuilt by
+ * the first match after a load (that call pays for it; loading n files one
+ * by one costs one build). set_prefilter(rs, false) evaluates every rule
+ * (tests, benchmarks); call it while no thread is matching. */
+void cs_ruleset_set_prefilter(cs_ruleset *rs, bool on);
+/* How many loaded rules have witnesses (are skipped when none occurs). */
+size_t cs_ruleset_prefiltered(const cs_ruleset *rs);
 
 #endif

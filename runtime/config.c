@@ -449,7 +449,7 @@ static cs_rc load_plugins(cs_config *c, const cs_yaml_node *n)
 
 static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
 {
-    static const char *const keys[] = {"log_level", "store", "rules", "inventory", "inputs",
+    static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "inventory", "inputs",
                                        "plugins", "http", "alerts", "pipeline", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
@@ -484,6 +484,11 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
     }
     if ((v = cs_yaml_get(root, "rules")) != NULL && !cs_yaml_is_null(v)) {
         if ((rc = path_list(c, v, &c->rule_paths, &c->nrule_paths)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "rule_mappings")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = path_list(c, v, &c->mapping_paths, &c->nmapping_paths)) != CS_OK) {
             return rc;
         }
     }
@@ -601,6 +606,10 @@ void cs_config_free(cs_config *c)
         free(c->rule_paths[i]);
     }
     free(c->rule_paths);
+    for (size_t i = 0; i < c->nmapping_paths; i++) {
+        free(c->mapping_paths[i]);
+    }
+    free(c->mapping_paths);
     for (size_t i = 0; i < c->npcaps; i++) {
         free(c->pcaps[i]);
     }

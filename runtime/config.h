@@ -60,6 +60,8 @@ typedef struct cs_config {
     char *store_path;
     char **rule_paths;
     size_t nrule_paths;
+    char **mapping_paths;      /* Sigma field mapping tables (rules/mappings) */
+    size_t nmapping_paths;
     char *inventory_path;     /* may be NULL */
     char **pcaps;
     size_t npcaps;

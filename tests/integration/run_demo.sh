@@ -7,7 +7,7 @@ command -v curl >/dev/null || { echo "curl missing (tools/citysoc-setup installs
 mkdir -p "$TMP/etc" "$TMP/var"
 "$CS_BIN" demo-data "$TMP/var/demo" >/dev/null || exit 1
 cp "$CS_SOURCE_DIR/etc/inventory.yaml" "$TMP/etc/"
-sed -e "s#\.\./rules/sigma#$CS_SOURCE_DIR/rules/sigma#" -e "s#\.\./ui/static#$CS_SOURCE_DIR/ui/static#" \
+sed -e "s#\.\./rules/sigma#$CS_SOURCE_DIR/rules/sigma#" -e "s#\.\./rules/mappings#$CS_SOURCE_DIR/rules/mappings#" -e "s#\.\./ui/static#$CS_SOURCE_DIR/ui/static#" \
     -e "s#port: 5514#port: 0#" \
     "$CS_SOURCE_DIR/etc/citysoc.yaml" >"$TMP/etc/citysoc.yaml"
 "$CS_BIN" run -c "$TMP/etc/citysoc.yaml" --port 0 >"$TMP/run.out" 2>"$TMP/run.err" &

