@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -31,16 +32,23 @@ typedef struct entry {
     } u;
 } entry;
 
+/* Laid out for size (a city has many sources: bench/sigma measures the
+ * bytes per live group): the first ring slot is inline, so a group that
+ * saw one event is one allocation. */
 typedef struct group {
     struct group *hnext;            /* hash chain */
     struct group *lprev, *lnext;    /* LRU list (head = most recently updated) */
-    entry *ring;
-    uint64_t hash;
+    entry *ring;                    /* &inl until the ring grows */
     int64_t newest;                 /* newest entry time */
-    uint32_t head, n, cap;
-    uint32_t keylen;
+    entry inl;
+    uint32_t hash;
+    uint32_t head, n;
+    uint16_t keylen;                /* <= KEY_MAX */
+    uint8_t capl2;                  /* ring capacity = 1 << capl2 */
     char key[];
 } group;
+
+#define GCAP(g) ((uint32_t)1 << (g)->capl2)
 
 typedef struct ref {
     char *text;        /* as written */
@@ -140,7 +148,9 @@ void cs_corrset_set_limits(cs_corrset *cs, size_t max_groups, size_t max_entries
 
 static void group_free(group *g)
 {
-    free(g->ring);
+    if (g->ring != &g->inl) {
+        free(g->ring);
+    }
     free(g);
 }
 
@@ -199,7 +209,7 @@ const cs_corr_info *cs_corrset_info(const cs_corrset *cs, size_t i)
 
 size_t cs_corrset_group_bytes(size_t keylen)
 {
-    return sizeof(group) + keylen + 1;
+    return offsetof(group, key) + keylen + 1;
 }
 
 /* -------------------------------------------------------------- parsing -- */
@@ -951,7 +961,7 @@ static bool tab_grow(corr *c)
 
 static group *group_get(cs_corrset *cs, corr *c, const char *key, size_t keylen)
 {
-    uint64_t h = fnv(key, keylen);
+    uint32_t h = (uint32_t)fnv(key, keylen);
     group *g;
     if (c->tabcap > 0) {
         for (g = c->tab[h & (c->tabcap - 1)]; g != NULL; g = g->hnext) {
@@ -971,12 +981,13 @@ static group *group_get(cs_corrset *cs, corr *c, const char *key, size_t keylen)
             return NULL;
         }
     }
-    g = calloc(1, sizeof *g + keylen + 1);
+    g = calloc(1, offsetof(group, key) + keylen + 1);
     if (g == NULL) {
         return NULL;
     }
     memcpy(g->key, key, keylen);
-    g->keylen = (uint32_t)keylen;
+    g->keylen = (uint16_t)keylen;
+    g->ring = &g->inl;
     g->hash = h;
     g->hnext = c->tab[h & (c->tabcap - 1)];
     c->tab[h & (c->tabcap - 1)] = g;
@@ -987,32 +998,34 @@ static group *group_get(cs_corrset *cs, corr *c, const char *key, size_t keylen)
 
 static entry *ring_at(const group *g, uint32_t i)
 {
-    return &g->ring[(g->head + i) & (g->cap - 1)];
+    return &g->ring[(g->head + i) & (GCAP(g) - 1)];
 }
 
 static bool ring_push(cs_corrset *cs, group *g, const entry *e)
 {
-    if (g->n == g->cap) {
-        if (g->cap < cs->max_entries) {
-            uint32_t cap = g->cap ? g->cap * 2 : 4;
-            entry *r = malloc(cap * sizeof *r);
+    if (g->n == GCAP(g)) {
+        if (GCAP(g) < cs->max_entries) {
+            uint8_t l2 = (uint8_t)(g->capl2 == 0 ? 2 : g->capl2 + 1);   /* 1, then 4, 8, ... */
+            entry *r = malloc(((size_t)1 << l2) * sizeof *r);
             if (r == NULL) {
                 return false;
             }
             for (uint32_t i = 0; i < g->n; i++) {
                 r[i] = *ring_at(g, i);
             }
-            free(g->ring);
+            if (g->ring != &g->inl) {
+                free(g->ring);
+            }
             g->ring = r;
-            g->cap = cap;
+            g->capl2 = l2;
             g->head = 0;
         } else {
-            g->head = (g->head + 1) & (g->cap - 1);   /* drop the oldest */
+            g->head = (g->head + 1) & (GCAP(g) - 1);   /* drop the oldest */
             g->n--;
             cs->overflow++;
         }
     }
-    g->ring[(g->head + g->n) & (g->cap - 1)] = *e;
+    g->ring[(g->head + g->n) & (GCAP(g) - 1)] = *e;
     g->n++;
     if (e->t > g->newest || g->n == 1) {
         g->newest = e->t;
@@ -1023,7 +1036,7 @@ static bool ring_push(cs_corrset *cs, group *g, const entry *e)
 static void ring_prune(group *g, int64_t cutoff)
 {
     while (g->n > 0 && ring_at(g, 0)->t < cutoff) {
-        g->head = (g->head + 1) & (g->cap - 1);
+        g->head = (g->head + 1) & (GCAP(g) - 1);
         g->n--;
     }
 }

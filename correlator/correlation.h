@@ -58,8 +58,10 @@
  * freed as time advances. At most max_groups groups live per correlation
  * (default CS_CORR_MAX_GROUPS); a new group beyond that evicts the least
  * recently updated one (stats.evicted). A live group costs
- * cs_corrset_group_bytes() bytes (struct + key allocation, about 96 B on
- * 64-bit for a short key) plus 16 B per ring slot (4 initially).
+ * cs_corrset_group_bytes() bytes (one allocation: struct, first ring slot
+ * and key; 80 B for an IPv4 key on 64-bit, 96 B with malloc's rounding),
+ * then 16 B per ring slot once it grows past one (to 4, 8, ...), plus its
+ * hash table slot. bench/sigma measures it on the heap.
  *
  * Ownership and threading: the caller owns the set (cs_corrset_free); it
  * borrows `base`, which must outlive it. Strings in a cs_corr_info belong to

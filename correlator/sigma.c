@@ -37,10 +37,11 @@
  * and freed by a pthread key destructor when the thread exits.
  *
  * Around the walk (sigma.h has the rules): cs_ruleset_match() reads the
- * event's citysoc.logsource.* strings once and skips rules whose (lowercased,
- * precomputed) logsource is incompatible; and the literal prefilter (its own
- * section below) skips rules none of whose witness literals occurs in the
- * event. Field mappings (cs_ruleset_load_mappings) act at compile time only:
+ * event's citysoc.logsource.* strings once and finds the route for them: the
+ * rules compatible with that logsource, computed on the route's first event;
+ * and the literal prefilter of the route (its own section below) skips the
+ * rules none of whose witness literals occurs in the event. The cost of an
+ * event thus follows the rules that could match it, not the rule count. Field mappings (cs_ruleset_load_mappings) act at compile time only:
  * parse_key() and fieldref intern the mapped name.
  *
  * The other Sigma v2.1 modifiers, all resolved at load time:
@@ -89,6 +90,9 @@
 #include <errno.h>
 #include <math.h>
 #include <pcre2.h>
+#ifdef CS_HAVE_HYPERSCAN
+#include <hs/hs.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -100,6 +104,7 @@
 #include <sys/stat.h>
 
 #include "../runtime/yamltree.h"
+#include "relit.h"
 
 #define ARENA_CHUNK 8192
 #define RE_MATCH_LIMIT 1000000u   /* backtracking steps per regex and event */
@@ -212,6 +217,9 @@ typedef struct value {
     const seg *segs;           /* V_GLOB: segs[0] and segs[nseg-1] anchored */
     pcre2_code *re;
     pcre2_match_context *mctx;
+    const unsigned char *relit_buf;   /* V_RE: witnesses (relit.h) for the prefilter */
+    const cs_relit *relits;
+    size_t nrelits;
     uint8_t op;                /* V_CMP, V_TIME: enum cmpop */
     uint8_t part;              /* V_TIME: enum tpart */
     bool lead, trail;          /* V_FREF: contains/endswith (lead), contains/startswith (trail) */
@@ -263,6 +271,9 @@ typedef struct placeholder {
     size_t n;
 } placeholder;
 
+#define RT_SLOTS 128          /* distinct event logsources routed; more share the global prefilter */
+struct route;
+
 struct cs_ruleset {
     cs_rule **rules;
     size_t n;
@@ -276,6 +287,12 @@ struct cs_ruleset {
     bool pf_off;               /* cs_ruleset_set_prefilter(rs, false) */
     atomic_bool pf_dirty;      /* rules were loaded since pf was built */
     pthread_mutex_t pf_mu;     /* one builder; matchers wait for it */
+    _Atomic(struct route *) routes[RT_SLOTS];   /* by event logsource, built on first sight */
+    size_t nroutes;            /* under pf_mu */
+#ifdef CS_HAVE_HYPERSCAN
+    hs_scratch_t *hs_proto;    /* grown for every database built (under pf_mu) */
+    atomic_uint_fast64_t hs_gen;   /* changes with hs_proto: threads re-clone */
+#endif
 };
 
 /* One field mapping: for rules whose logsource is compatible with ls (NULL =
@@ -1004,6 +1021,24 @@ static bool ls_eq(const char *rule_lc, size_t rl, const char *ev, size_t el)
     return true;
 }
 
+/* A packet-sensor event (no logsource, sigma.h) stands for network traffic:
+ * it reaches rules that name no product and no service, and either no
+ * category or a network one. */
+static bool sensor_ok(const cs_rule *r)
+{
+    static const char *const net[] = {"network", "firewall", "dns", "proxy", "webserver"};
+    const char *c = r->ls[LS_CATEGORY];
+    if (r->ls[LS_PRODUCT] != NULL || r->ls[LS_SERVICE] != NULL) {
+        return false;
+    }
+    for (size_t i = 0; c != NULL && i < sizeof net / sizeof net[0]; i++) {
+        if (strcmp(c, net[i]) == 0) {
+            return true;
+        }
+    }
+    return c == NULL;
+}
+
 /* Is rule r meant for events from logsource e? (rules in sigma.h) */
 static bool ls_ok(const cs_rule *r, const evls *e)
 {
@@ -1011,7 +1046,7 @@ static bool ls_ok(const cs_rule *r, const evls *e)
         return true;
     }
     if (!e->known) {
-        return !e->sensor || r->ls[LS_SERVICE] == NULL;
+        return !e->sensor || sensor_ok(r);
     }
     for (int k = 0; k < LS_N; k++) {
         if (r->ls[k] == NULL) {
@@ -1051,23 +1086,32 @@ bool cs_rule_applies(const cs_rule *r, const cs_event *ev)
  * of some field of the event (the very text value_match() looks at):
  * - item: not neq / exists / null, every value a string pattern (exact,
  *   prefix, suffix, contains, glob; not number- or IP-typed, not re, cidr,
- *   fieldref, lt/gt, time): each value gives its longest segment without '?';
+ *   fieldref, lt/gt, time): each value gives its longest run of bytes
+ *   between wildcards ('*' and '?'); a re value gives the set relit.c
+ *   proves (any one of them occurs in whatever the regex matches);
  *   W = the union (with |all: one value's); a value without one: no set;
  * - AND: the best child set (longest shortest literal, then fewest); none
  *   when no child has one; OR: the union, none when a child has none;
  *   NOT: none.
  * A literal longer than PF_MAXLIT keeps its prefix (still a witness).
- * Scan: one Aho-Corasick DFA (dense over byte classes, ASCII lowercased) run
- * over the text of every field of the event that some witness came from (an
- * item's field; message and event.original for keywords); a hit marks the rules of the
- * literal in a bitmap. The automaton is rebuilt, once, by the first match
- * after a load (pf_get). */
+ * A rule with no such set may still need a field (node_fields): it is then
+ * let through only by events that carry one of those fields.
+ * Scan: Hyperscan when built in (one caseless literal database, the fields'
+ * texts joined into one call), else one Aho-Corasick DFA (dense over byte
+ * classes, ASCII lowercased), run over the text of every field of the event
+ * that some witness came from (an item's field; message and event.original
+ * for keywords); a hit marks the rules of the literal in a bitmap. There is
+ * one prefilter per route (the rules of one event logsource, below) and a
+ * global one for events no route serves; all are rebuilt after a load, the
+ * global one by the first match (pf_get), each route on its first event. */
 
 #define PF_MAXLIT 24
 #define PF_NONE UINT32_MAX
 #define PF_STACK_WORDS 1024   /* bitmap on the stack up to 65536 rules */
 #define PF_FIELD 1            /* an item on this very field */
 #define PF_KEYWORD 2          /* a keyword item: message, else event.original */
+#define PF_PRESENT 4          /* rules without literals that need this field present */
+#define PF_MAXREQ 8           /* fields in one "one of these is present" set */
 
 typedef struct prefilter {
     size_t nrules;             /* rules [0, nrules) are covered */
@@ -1081,8 +1125,21 @@ typedef struct prefilter {
     uint32_t *dict;            /* next node (fail chain) with outputs, PF_NONE */
     uint8_t *hot;              /* node has outputs itself or through dict */
     uint32_t *outs;            /* rule indices */
-    uint8_t scan[CS_FIELD_MAX];   /* PF_FIELD | PF_KEYWORD: where witnesses come from */
+    uint8_t scan[CS_FIELD_MAX];   /* PF_FIELD | PF_KEYWORD: where witnesses come from; PF_PRESENT */
+    struct pf_fr *fr;          /* PF_PRESENT fields: the rules each lets through */
+    size_t nfr;
+    uint32_t *fr_rules;
+#ifdef CS_HAVE_HYPERSCAN
+    hs_database_t *hs;         /* when set, replaces the automaton above */
+    uint32_t *hs_rule;         /* literal id -> rule position */
+    int hs_sep;                /* a byte in no literal (joins fields into one scan), -1: none */
+#endif
 } prefilter;
+
+typedef struct pf_fr {
+    cs_fid fid;
+    uint32_t start, len;       /* into fr_rules */
+} pf_fr;
 
 typedef struct pflit {
     const unsigned char *s;
@@ -1116,7 +1173,8 @@ static void lv_push(litvec *lv, const unsigned char *s, size_t len, cs_fid fid)
 
 static bool value_lit(const value *v, cs_fid fid, litvec *out)
 {
-    const seg *best = NULL;
+    const unsigned char *bs = NULL;
+    size_t blen = 0;
     switch ((enum vkind)v->kind) {
     case V_EXACT:
         if (v->has_num || v->has_ip) {
@@ -1128,39 +1186,35 @@ static bool value_lit(const value *v, cs_fid fid, litvec *out)
     case V_CONTAINS:
     case V_GLOB:
         break;
+    case V_RE:
+        for (size_t k = 0; k < v->nrelits; k++) {
+            lv_push(out, v->relit_buf + v->relits[k].off, v->relits[k].len, fid);
+        }
+        return v->nrelits > 0;
     default:
         return false;
     }
+    /* the longest run of bytes with no '?' in any segment */
     for (size_t k = 0; k < v->nseg; k++) {
         const seg *g = &v->segs[k];
-        if (g->one == NULL && g->len > 0 && (best == NULL || g->len > best->len)) {
-            best = g;
-        }
-    }
-    if (best == NULL) {
-        return false;
-    }
-    lv_push(out, best->s, best->len, fid);
-    return true;
-}
-
-static bool item_lits(const item *it, litvec *out)
-{
-    size_t mark = out->n;
-    if (it->neq || it->exists || it->has_null || it->nvals == 0) {
-        return false;
-    }
-    for (size_t k = 0; k < it->nvals; k++) {
-        if (value_lit(&it->vals[k], it->fid, out)) {
-            if (it->all) {
-                return true;   /* every value must match: one is enough */
+        size_t run = 0;
+        for (size_t j = 0; j <= g->len; j++) {
+            if (j == g->len || (g->one != NULL && g->one[j])) {
+                if (run > blen) {
+                    blen = run;
+                    bs = g->s + j - run;
+                }
+                run = 0;
+            } else {
+                run++;
             }
-        } else if (!it->all) {
-            out->n = mark;
-            return false;
         }
     }
-    return out->n > mark;
+    if (blen == 0) {
+        return false;
+    }
+    lv_push(out, bs, blen, fid);
+    return true;
 }
 
 static size_t lits_min(const litvec *lv, size_t from)
@@ -1171,6 +1225,36 @@ static size_t lits_min(const litvec *lv, size_t from)
     }
     return m;
 }
+
+static bool item_lits(const item *it, litvec *out)
+{
+    size_t mark = out->n;
+    if (it->neq || it->exists || it->has_null || it->nvals == 0) {
+        return false;
+    }
+    if (it->all) {
+        /* every value must match: the one with the longest witnesses is enough */
+        size_t best = SIZE_MAX, bmin = 0;
+        for (size_t k = 0; k < it->nvals; k++) {
+            litvec tmp = {0};
+            if (value_lit(&it->vals[k], it->fid, &tmp) && !tmp.oom && lits_min(&tmp, 0) > bmin) {
+                bmin = lits_min(&tmp, 0);
+                best = k;
+            }
+            out->oom |= tmp.oom;
+            free(tmp.v);
+        }
+        return best != SIZE_MAX && value_lit(&it->vals[best], it->fid, out);
+    }
+    for (size_t k = 0; k < it->nvals; k++) {
+        if (!value_lit(&it->vals[k], it->fid, out)) {
+            out->n = mark;
+            return false;
+        }
+    }
+    return out->n > mark;
+}
+
 
 static bool node_lits(const node *n, litvec *out, int depth)
 {
@@ -1223,18 +1307,90 @@ static bool node_lits(const node *n, litvec *out, int depth)
     return false;
 }
 
+/* Rules with no literal witness may still need a field: out gets a set of
+ * fields one of which the event must carry for n to be true (an item is
+ * false on an absent field unless it tests null or |exists: false). AND:
+ * the smallest child set; OR: the union; NOT: none. */
+static bool node_fields(const node *n, cs_fid *out, size_t *nout, int depth)
+{
+    *nout = 0;
+    if (depth > CS_SIGMA_MAX_COND_DEPTH + 8) {
+        return false;
+    }
+    switch ((enum nkind)n->kind) {
+    case N_ITEM:
+        if (n->it->has_null || (n->it->exists && !n->it->want)) {
+            return false;
+        }
+        if (n->it->fid == CS_F_NONE) {
+            out[0] = CS_F_MESSAGE;   /* keyword_fid() reads one of these */
+            out[1] = CS_F_EVENT_ORIGINAL;
+            *nout = 2;
+        } else {
+            out[0] = n->it->fid;
+            *nout = 1;
+        }
+        return true;
+    case N_NOT:
+        return false;
+    case N_AND: {
+        bool found = false;
+        for (size_t i = 0; i < n->n; i++) {
+            cs_fid tmp[PF_MAXREQ];
+            size_t tn;
+            if (node_fields(n->kids[i], tmp, &tn, depth + 1) && (!found || tn < *nout)) {
+                memcpy(out, tmp, tn * sizeof *tmp);
+                *nout = tn;
+                found = true;
+            }
+        }
+        return found;
+    }
+    case N_OR:
+        for (size_t i = 0; i < n->n; i++) {
+            cs_fid tmp[PF_MAXREQ];
+            size_t tn;
+            if (!node_fields(n->kids[i], tmp, &tn, depth + 1)) {
+                *nout = 0;
+                return false;
+            }
+            for (size_t k = 0; k < tn; k++) {
+                size_t j = 0;
+                while (j < *nout && out[j] != tmp[k]) {
+                    j++;
+                }
+                if (j == *nout) {
+                    if (*nout == PF_MAXREQ) {
+                        *nout = 0;
+                        return false;
+                    }
+                    out[(*nout)++] = tmp[k];
+                }
+            }
+        }
+        return n->n > 0;
+    }
+    return false;
+}
+
 static void pf_free(prefilter *pf)
 {
     if (pf == NULL) {
         return;
     }
     free(pf->always);
+    free(pf->fr);
+    free(pf->fr_rules);
     free(pf->delta);
     free(pf->out_start);
     free(pf->out_len);
     free(pf->dict);
     free(pf->hot);
     free(pf->outs);
+#ifdef CS_HAVE_HYPERSCAN
+    hs_free_database(pf->hs);
+    free(pf->hs_rule);
+#endif
     free(pf);
 }
 
@@ -1251,33 +1407,187 @@ static int pair_cmp(const void *a, const void *b)
     return x->rule < y->rule ? -1 : (x->rule > y->rule);
 }
 
-/* Build the prefilter for every rule loaded so far; NULL (no prefilter, every
- * rule evaluated) when memory runs out. */
-static prefilter *pf_build(const cs_ruleset *rs)
+#ifdef CS_HAVE_HYPERSCAN
+/* Hyperscan, when built in and the CPU has what it needs, matches the same
+ * literal set many times faster than the automaton (SIMD literal matchers):
+ * one block-mode database per prefilter, literal k has id k, caseless,
+ * reported once per scan. Scratch: rs->hs_proto grows with each database;
+ * each thread clones it when rs->hs_gen says it changed. CS_PREFILTER=ac
+ * in the environment keeps the automaton (benchmarks, tests). */
+static atomic_uint_fast64_t g_hs_gen = 1;
+static pthread_once_t g_hs_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_hs_key;
+static bool g_hs_keyok;
+
+typedef struct hs_tl {
+    hs_scratch_t *s;
+    uint64_t gen;
+} hs_tl;
+
+static void hs_tl_free(void *p)
+{
+    hs_tl *t = p;
+    if (t != NULL) {
+        hs_free_scratch(t->s);
+        free(t);
+    }
+}
+
+static void hs_key_init(void)
+{
+    g_hs_keyok = pthread_key_create(&g_hs_key, hs_tl_free) == 0;
+}
+
+static bool pf_hs(cs_ruleset *rs, prefilter *pf, const litvec *all, const uint32_t *lrule)
+{
+    const char **pat = NULL;
+    size_t *lens = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    hs_compile_error_t *cerr = NULL;
+    const char *env = getenv("CS_PREFILTER");
+    bool ok = false;
+    if (all->n == 0 || all->n > UINT32_MAX / 2 || (env != NULL && strcmp(env, "ac") == 0) ||
+        hs_valid_platform() != HS_SUCCESS) {
+        return false;
+    }
+    pat = malloc(all->n * sizeof *pat);
+    lens = malloc(all->n * sizeof *lens);
+    flags = malloc(all->n * sizeof *flags);
+    ids = malloc(all->n * sizeof *ids);
+    pf->hs_rule = malloc(all->n * sizeof *pf->hs_rule);
+    if (pat == NULL || lens == NULL || flags == NULL || ids == NULL || pf->hs_rule == NULL) {
+        goto done;
+    }
+    for (size_t k = 0; k < all->n; k++) {
+        pat[k] = (const char *)all->v[k].s;
+        lens[k] = all->v[k].len;
+        flags[k] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[k] = (unsigned)k;
+        pf->hs_rule[k] = lrule[k];
+    }
+    if (hs_compile_lit_multi(pat, flags, ids, lens, (unsigned)all->n, HS_MODE_BLOCK, NULL, &pf->hs, &cerr) !=
+        HS_SUCCESS) {
+        hs_free_compile_error(cerr);
+        pf->hs = NULL;
+        goto done;
+    }
+    if (hs_alloc_scratch(pf->hs, &rs->hs_proto) != HS_SUCCESS) {
+        hs_free_database(pf->hs);
+        pf->hs = NULL;
+        goto done;
+    }
+    atomic_store_explicit(&rs->hs_gen, atomic_fetch_add(&g_hs_gen, 1) + 1, memory_order_release);
+    ok = true;
+done:
+    free(pat);
+    free(lens);
+    free(flags);
+    free(ids);
+    if (!ok) {
+        free(pf->hs_rule);
+        pf->hs_rule = NULL;
+    }
+    return ok;
+}
+
+/* This thread's scratch for rs's databases; NULL when none can be had. */
+static hs_scratch_t *hs_thread_scratch(cs_ruleset *rs)
+{
+    hs_tl *t;
+    uint64_t gen = atomic_load_explicit(&rs->hs_gen, memory_order_acquire);
+    (void)pthread_once(&g_hs_once, hs_key_init);
+    if (!g_hs_keyok) {
+        return NULL;
+    }
+    t = pthread_getspecific(g_hs_key);
+    if (t != NULL && t->gen == gen && t->s != NULL) {
+        return t->s;
+    }
+    if (t == NULL) {
+        if ((t = calloc(1, sizeof *t)) == NULL || pthread_setspecific(g_hs_key, t) != 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    hs_free_scratch(t->s);
+    t->s = NULL;
+    pthread_mutex_lock(&rs->pf_mu);
+    gen = atomic_load_explicit(&rs->hs_gen, memory_order_acquire);
+    if (rs->hs_proto != NULL && hs_clone_scratch(rs->hs_proto, &t->s) != HS_SUCCESS) {
+        t->s = NULL;
+    }
+    pthread_mutex_unlock(&rs->pf_mu);
+    t->gen = gen;
+    return t->s;
+}
+
+typedef struct hs_ctx {
+    const prefilter *pf;
+    uint64_t *hits;
+} hs_ctx;
+
+static int hs_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned fl, void *ud)
+{
+    const hs_ctx *c = ud;
+    uint32_t r = c->pf->hs_rule[id];
+    (void)from;
+    (void)to;
+    (void)fl;
+    c->hits[r / 64] |= (uint64_t)1 << (r % 64);
+    return 0;
+}
+#endif
+
+/* Build the prefilter for rules idx[0..n) (idx NULL: rules 0..n); the
+ * automaton's outputs are positions in idx. NULL (no prefilter, every rule
+ * evaluated) when memory runs out. */
+static prefilter *pf_build(cs_ruleset *rs, const uint32_t *idx, size_t n)
 {
     prefilter *pf = calloc(1, sizeof *pf);
     litvec all = {0};
     uint32_t *lrule = NULL;     /* rule of each literal in all */
     size_t lcap = 0, total = 1;
-    pfpair *pairs = NULL;
-    size_t npairs = 0;
+    pfpair *pairs = NULL, *frp = NULL;
+    size_t npairs = 0, nfrp = 0, frcap = 0;
     uint32_t *fail = NULL, *queue = NULL;
     bool used[256] = {false};
 
-    if (pf == NULL || rs->n > UINT32_MAX / 2) {
+    if (pf == NULL || n > UINT32_MAX / 2) {
         goto fail;
     }
-    pf->nrules = rs->n;
-    if ((pf->always = calloc((rs->n + 63) / 64 + 1, sizeof *pf->always)) == NULL) {
+    pf->nrules = n;
+    if ((pf->always = calloc((n + 63) / 64 + 1, sizeof *pf->always)) == NULL) {
         goto fail;
     }
-    for (size_t i = 0; i < rs->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         size_t mark = all.n;
-        if (!node_lits(rs->rules[i]->cond, &all, 0)) {
+        const node *cond = rs->rules[idx != NULL ? idx[i] : i]->cond;
+        cs_fid req[PF_MAXREQ];
+        size_t nreq = 0;
+        if (!node_lits(cond, &all, 0)) {
             all.n = mark;
-            pf->always[i / 64] |= (uint64_t)1 << (i % 64);
             if (all.oom) {
                 goto fail;
+            }
+            if (node_fields(cond, req, &nreq, 0) && nreq > 0) {
+                if (nfrp + nreq > frcap) {
+                    pfpair *p = realloc(frp, (frcap = (frcap + nreq) * 2) * sizeof *p);
+                    if (p == NULL) {
+                        goto fail;
+                    }
+                    frp = p;
+                }
+                for (size_t k = 0; k < nreq; k++) {
+                    if ((size_t)req[k] >= CS_FIELD_MAX) {
+                        goto fail;
+                    }
+                    pf->scan[req[k]] |= PF_PRESENT;
+                    frp[nfrp].node = (uint32_t)req[k];   /* (field, rule) */
+                    frp[nfrp++].rule = (uint32_t)i;
+                }
+                pf->nwith++;
+            } else {
+                pf->always[i / 64] |= (uint64_t)1 << (i % 64);
             }
             continue;
         }
@@ -1311,6 +1621,37 @@ static prefilter *pf_build(const cs_ruleset *rs)
             }
         }
     }
+    if (nfrp > 0) {
+        qsort(frp, nfrp, sizeof *frp, pair_cmp);
+        pf->fr = calloc(nfrp, sizeof *pf->fr);
+        pf->fr_rules = malloc(nfrp * sizeof *pf->fr_rules);
+        if (pf->fr == NULL || pf->fr_rules == NULL) {
+            goto fail;
+        }
+        for (size_t k = 0; k < nfrp; k++) {
+            if (pf->nfr == 0 || pf->fr[pf->nfr - 1].fid != (cs_fid)frp[k].node) {
+                pf->fr[pf->nfr].fid = (cs_fid)frp[k].node;
+                pf->fr[pf->nfr++].start = (uint32_t)k;
+            }
+            pf->fr[pf->nfr - 1].len++;
+            pf->fr_rules[k] = frp[k].rule;
+        }
+    }
+    free(frp);
+    frp = NULL;
+#ifdef CS_HAVE_HYPERSCAN
+    pf->hs_sep = -1;
+    for (int b = 255; b >= 0 && pf->hs_sep < 0; b--) {
+        if (!used[lc((unsigned char)b)] && !used[b]) {
+            pf->hs_sep = b;
+        }
+    }
+    if (pf_hs(rs, pf, &all, lrule)) {
+        free(lrule);
+        free(all.v);
+        return pf;
+    }
+#endif
     pf->ncls = 1;
     for (int b = 0; b < 256; b++) {
         if (used[b]) {
@@ -1398,6 +1739,7 @@ static prefilter *pf_build(const cs_ruleset *rs)
         }
         /* class 0 (a byte in no literal) always goes back to the root: delta is 0 there */
     }
+    if (getenv("CS_PF_DEBUG")) fprintf(stderr, "pf: %zu rules, %zu lits, %u nodes, %u classes, %zu KB\n", n, all.n, pf->nnodes, pf->ncls, (size_t)pf->nnodes*pf->ncls*4/1024);
     free(fail);
     free(queue);
     free(pairs);
@@ -1405,6 +1747,7 @@ static prefilter *pf_build(const cs_ruleset *rs)
     free(all.v);
     return pf;
 fail:
+    free(frp);
     free(fail);
     free(queue);
     free(pairs);
@@ -1412,6 +1755,162 @@ fail:
     free(all.v);
     pf_free(pf);
     return NULL;
+}
+
+/* Routing: which rules an event can match depends only on its logsource
+ * (evls), and a security center sees a handful of those. The first event
+ * of each logsource builds a route: the rules compatible with it and a
+ * prefilter over just their literals. An sshd line then never scans for
+ * web-attack strings, each automaton stays small enough to live in cache,
+ * and the rules of other logsources cost nothing at all: the per-event cost
+ * follows the rules that apply to the event, not the size of the rule set.
+ * Routes are found without a lock (slots are published with release
+ * stores); building one takes pf_mu. Past RT_SLOTS / 2 logsources, or for a
+ * logsource string longer than RT_STR, matching falls back to the global
+ * prefilter and ls_ok() on each rule. */
+#define RT_STR 64
+
+typedef struct route {
+    uint64_t hash;
+    unsigned char key[1 + LS_N * (RT_STR + 1)];
+    size_t keylen;
+    evls ls;                   /* its strings point into lsbuf */
+    char lsbuf[LS_N][RT_STR];
+    uint32_t *idx;             /* the compatible rules, ascending */
+    size_t n;
+    prefilter *pf;             /* over idx; NULL: evaluate all n */
+} route;
+
+static size_t route_key(const evls *e, unsigned char *key)
+{
+    size_t n = 0;
+    key[n++] = (unsigned char)((e->known ? 1 : 0) | (e->sensor ? 2 : 0));
+    for (int k = 0; k < LS_N; k++) {
+        if (e->s[k] == NULL) {
+            key[n++] = 0xff;
+            continue;
+        }
+        if (e->len[k] >= RT_STR) {
+            return 0;
+        }
+        key[n++] = (unsigned char)e->len[k];
+        for (size_t j = 0; j < e->len[k]; j++) {
+            key[n++] = lc((unsigned char)e->s[k][j]);
+        }
+    }
+    return n;
+}
+
+/* Eight bytes a step: this runs for every event. */
+static uint64_t route_hash(const unsigned char *k, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+    for (; n >= 8; k += 8, n -= 8) {
+        memcpy(&w, k, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, k, n);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static void route_free(route *r)
+{
+    if (r != NULL) {
+        pf_free(r->pf);
+        free(r->idx);
+        free(r);
+    }
+}
+
+static route *route_find(cs_ruleset *rs, const unsigned char *key, size_t kl, uint64_t h, size_t *empty)
+{
+    for (size_t p = 0; p < RT_SLOTS; p++) {
+        size_t slot = (size_t)((h + p) % RT_SLOTS);
+        route *r = atomic_load_explicit(&rs->routes[slot], memory_order_acquire);
+        if (r == NULL) {
+            *empty = slot;
+            return NULL;
+        }
+        if (r->hash == h && r->keylen == kl && memcmp(r->key, key, kl) == 0) {
+            return r;
+        }
+    }
+    *empty = RT_SLOTS;
+    return NULL;
+}
+
+static route *route_new(cs_ruleset *rs, const evls *e, const unsigned char *key, size_t kl, uint64_t h)
+{
+    route *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return NULL;
+    }
+    r->hash = h;
+    memcpy(r->key, key, kl);
+    r->keylen = kl;
+    r->ls.known = e->known;
+    r->ls.sensor = e->sensor;
+    for (int k = 0; k < LS_N; k++) {
+        if (e->s[k] != NULL) {
+            memcpy(r->lsbuf[k], e->s[k], e->len[k]);
+            r->ls.s[k] = r->lsbuf[k];
+            r->ls.len[k] = e->len[k];
+        }
+    }
+    if (rs->n > 0 && (r->idx = malloc(rs->n * sizeof *r->idx)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        if (ls_ok(rs->rules[i], &r->ls)) {
+            r->idx[r->n++] = (uint32_t)i;
+        }
+    }
+    if (getenv("CS_PF_DEBUG")) fprintf(stderr, "route %.*s/%.*s/%.*s: %zu rules\n", (int)e->len[0], e->s[0]?e->s[0]:"", (int)e->len[1], e->s[1]?e->s[1]:"", (int)e->len[2], e->s[2]?e->s[2]:"", r->n);
+    if (r->n > 0 && (r->pf = pf_build(rs, r->idx, r->n)) == NULL) {
+        route_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The route of logsource e; NULL: use the global path. */
+static const route *route_get(cs_ruleset *rs, const evls *e)
+{
+    unsigned char key[1 + LS_N * (RT_STR + 1)];
+    size_t kl = route_key(e, key), empty;
+    uint64_t h;
+    route *r;
+    if (kl == 0) {
+        return NULL;
+    }
+    h = route_hash(key, kl);
+    if ((r = route_find(rs, key, kl, h, &empty)) != NULL) {
+        return r;
+    }
+    pthread_mutex_lock(&rs->pf_mu);
+    r = route_find(rs, key, kl, h, &empty);
+    if (r == NULL && empty < RT_SLOTS && rs->nroutes < RT_SLOTS / 2 && (r = route_new(rs, e, key, kl, h)) != NULL) {
+        atomic_store_explicit(&rs->routes[empty], r, memory_order_release);
+        rs->nroutes++;
+    }
+    pthread_mutex_unlock(&rs->pf_mu);
+    return r;
+}
+
+/* Drop every route (rules changed); no matcher runs meanwhile (sigma.h). */
+static void routes_clear(cs_ruleset *rs)
+{
+    for (size_t i = 0; i < RT_SLOTS; i++) {
+        route_free(atomic_load_explicit(&rs->routes[i], memory_order_relaxed));
+        atomic_store_explicit(&rs->routes[i], NULL, memory_order_relaxed);
+    }
+    rs->nroutes = 0;
 }
 
 /* Loading marks the prefilter stale; the first match (or
@@ -1430,7 +1929,8 @@ static const prefilter *pf_get(const cs_ruleset *crs)
         pthread_mutex_lock(&rs->pf_mu);
         if (atomic_load_explicit(&rs->pf_dirty, memory_order_acquire)) {
             pf_free(rs->pf);
-            rs->pf = pf_build(rs);
+            routes_clear(rs);
+            rs->pf = pf_build(rs, NULL, rs->n);
             atomic_store_explicit(&rs->pf_dirty, false, memory_order_release);
         }
         pthread_mutex_unlock(&rs->pf_mu);
@@ -1438,28 +1938,85 @@ static const prefilter *pf_get(const cs_ruleset *crs)
     return rs->pf;
 }
 
-/* Mark in hits the rules with a witness in ev. */
-static void pf_scan(const prefilter *pf, const cs_event *ev, uint64_t *hits)
+/* Mark the rules that need field fid, which the event has. */
+static void pf_present(const prefilter *pf, cs_fid fid, uint64_t *hits)
+{
+    for (size_t k = 0; k < pf->nfr; k++) {
+        if (pf->fr[k].fid == fid) {
+            for (uint32_t j = 0; j < pf->fr[k].len; j++) {
+                uint32_t r = pf->fr_rules[pf->fr[k].start + j];
+                hits[r / 64] |= (uint64_t)1 << (r % 64);
+            }
+            return;
+        }
+    }
+}
+
+/* Mark in hits the rules with a witness in ev; false when the scan could not
+ * run (no Hyperscan scratch): the caller then evaluates every rule. */
+static bool pf_scan(const prefilter *pf, const cs_event *ev, uint64_t *hits, void *scratch)
 {
     const cs_field *fs = cs_event_fields(ev);
     size_t nf = cs_event_nfields(ev);
     const uint32_t nc = pf->ncls;
     /* event.original wanted for keywords only: skipped when the event has a
      * message, which is what keyword search then reads (keyword_fid) */
-    bool skip_orig = pf->scan[CS_F_EVENT_ORIGINAL] == PF_KEYWORD && keyword_fid(ev) == CS_F_MESSAGE;
+    bool skip_orig = (pf->scan[CS_F_EVENT_ORIGINAL] & (PF_FIELD | PF_KEYWORD)) == PF_KEYWORD &&
+                     keyword_fid(ev) == CS_F_MESSAGE;
+#ifdef CS_HAVE_HYPERSCAN
+    hs_ctx hc = {pf, hits};
+    char join[2048];
+    size_t jlen = 0, onelen = 0;
+    const unsigned char *one = NULL;
+#endif
+    (void)scratch;
     for (size_t i = 0; i < nf; i++) {
         char buf[64];
         size_t len;
         const unsigned char *t;
         uint32_t u = 0;
-        if ((size_t)fs[i].id >= CS_FIELD_MAX || !pf->scan[fs[i].id] ||
-            (skip_orig && fs[i].id == CS_F_EVENT_ORIGINAL)) {
+        if ((size_t)fs[i].id >= CS_FIELD_MAX || !pf->scan[fs[i].id]) {
             continue;   /* no witness can come from this field */
+        }
+        if (pf->scan[fs[i].id] & PF_PRESENT) {
+            pf_present(pf, fs[i].id, hits);
+        }
+        if (!(pf->scan[fs[i].id] & (PF_FIELD | PF_KEYWORD)) || (skip_orig && fs[i].id == CS_F_EVENT_ORIGINAL)) {
+            continue;
         }
         t = (const unsigned char *)cs_field_text(ev, &fs[i], buf, sizeof buf, &len);
         if (t == NULL) {
             continue;
         }
+#ifdef CS_HAVE_HYPERSCAN
+        if (pf->hs != NULL) {
+            /* small texts are joined (one scan call instead of one per
+             * field: the call, not the bytes, is what costs); a literal
+             * cannot straddle the separator, which is in none of them */
+            if (pf->hs_sep >= 0 && jlen + (one != NULL ? onelen + 1 : 0) + len + 1 <= sizeof join) {
+                if (jlen == 0 && one == NULL && t != (const unsigned char *)buf) {
+                    one = t;   /* maybe the only text: scanned in place */
+                    onelen = len;
+                    continue;
+                }
+                if (one != NULL) {
+                    memcpy(join, one, onelen);
+                    jlen = onelen;
+                    join[jlen++] = (char)pf->hs_sep;
+                    one = NULL;
+                }
+                memcpy(join + jlen, t, len);
+                jlen += len;
+                join[jlen++] = (char)pf->hs_sep;
+                continue;
+            }
+            if (scratch == NULL || len > UINT32_MAX ||
+                hs_scan(pf->hs, (const char *)t, (unsigned)len, 0, scratch, hs_hit, &hc) != HS_SUCCESS) {
+                return false;
+            }
+            continue;
+        }
+#endif
         for (size_t j = 0; j < len; j++) {
             u = pf->delta[(size_t)u * nc + pf->cls[t[j]]];
             if (pf->hot[u]) {
@@ -1472,6 +2029,29 @@ static void pf_scan(const prefilter *pf, const cs_event *ev, uint64_t *hits)
             }
         }
     }
+#ifdef CS_HAVE_HYPERSCAN
+    if (one != NULL && (scratch == NULL || hs_scan(pf->hs, (const char *)one, (unsigned)onelen, 0, scratch, hs_hit,
+                                                   &hc) != HS_SUCCESS)) {
+        return false;
+    }
+    if (jlen > 0 && (scratch == NULL || hs_scan(pf->hs, join, (unsigned)jlen, 0, scratch, hs_hit, &hc) != HS_SUCCESS)) {
+        return false;
+    }
+#endif
+    return true;
+}
+
+/* The Hyperscan scratch pf_scan() needs on this thread (NULL for the automaton). */
+static void *pf_scratch(const cs_ruleset *rs, const prefilter *pf)
+{
+#ifdef CS_HAVE_HYPERSCAN
+    if (pf->hs != NULL) {
+        return hs_thread_scratch((cs_ruleset *)rs);
+    }
+#endif
+    (void)rs;
+    (void)pf;
+    return NULL;
 }
 
 void cs_ruleset_set_prefilter(cs_ruleset *rs, bool on)
@@ -1487,6 +2067,36 @@ size_t cs_ruleset_prefiltered(const cs_ruleset *rs)
     return pf != NULL ? pf->nwith : 0;
 }
 
+/* Evaluate the rules of route rt that the prefilter lets through. */
+static size_t match_route(const cs_ruleset *rs, const route *rt, const cs_event *ev, uint64_t *bits,
+                          cs_rule_match_cb cb, void *ud)
+{
+    size_t hits = 0, words = (rt->n + 63) / 64;
+    memset(bits, 0, (words + 1) * sizeof *bits);
+    if (!pf_scan(rt->pf, ev, bits, pf_scratch(rs, rt->pf))) {
+        memset(bits, 0xff, (words + 1) * sizeof *bits);   /* evaluate them all */
+    }
+    for (size_t w = 0; w < words; w++) {
+        uint64_t m = bits[w] | rt->pf->always[w];
+        while (m != 0) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+            const cs_rule *r;
+            m &= m - 1;
+            if (i >= rt->n) {
+                break;
+            }
+            r = rs->rules[rt->idx[i]];
+            if (eval(r->cond, ev)) {
+                hits++;
+                if (cb != NULL) {
+                    cb(r, ev, ud);
+                }
+            }
+        }
+    }
+    return hits;
+}
+
 size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_cb cb, void *ud)
 {
     size_t hits = 0;
@@ -1494,11 +2104,25 @@ size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_
     uint64_t stackbits[PF_STACK_WORDS];
     uint64_t *bits = NULL;
     const prefilter *pf;
+    const route *rt;
     if (rs == NULL || ev == NULL) {
         return 0;
     }
     pf = rs->pf_off ? NULL : pf_get(rs);
     evls_read(ev, &e);
+    if (pf != NULL && (rt = route_get((cs_ruleset *)rs, &e)) != NULL) {
+        if (rt->n == 0) {
+            return 0;   /* no rule for this logsource */
+        }
+        if ((rt->n + 63) / 64 + 1 <= PF_STACK_WORDS) {
+            return match_route(rs, rt, ev, stackbits, cb, ud);
+        }
+        if ((bits = malloc(((rt->n + 63) / 64 + 1) * sizeof *bits)) != NULL) {
+            hits = match_route(rs, rt, ev, bits, cb, ud);
+            free(bits);
+            return hits;
+        }
+    }
     if (pf != NULL) {
         size_t words = (pf->nrules + 63) / 64 + 1;
         bits = words <= PF_STACK_WORDS ? stackbits : calloc(words, sizeof *bits);
@@ -1506,7 +2130,9 @@ size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_
             pf = NULL;   /* no memory: evaluate every rule */
         } else {
             memset(bits, 0, words * sizeof *bits);
-            pf_scan(pf, ev, bits);
+            if (!pf_scan(pf, ev, bits, pf_scratch(rs, pf))) {
+                pf = NULL;   /* evaluate every rule */
+            }
         }
     }
     for (size_t i = 0; i < rs->n; i++) {
@@ -2034,6 +2660,16 @@ static cs_rc compile_re(cctx *c, int line, const char *key, const cs_yaml_node *
     ref->next = c->rule->res;
     c->rule->res = ref;
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);   /* no JIT: the interpreter still works */
+    {
+        unsigned char *buf = c_alloc(c, n->len + 1);
+        cs_relit *rl = c_alloc(c, CS_RELIT_MAX * sizeof *rl);
+        if (buf == NULL || rl == NULL) {
+            return nomem(c);
+        }
+        v->nrelits = cs_relit_extract(n->str, n->len, m->re_i, buf, rl);
+        v->relit_buf = buf;
+        v->relits = rl;
+    }
     v->kind = V_RE;
     v->re = code;
     v->mctx = c->rs->mctx;
@@ -3629,6 +4265,12 @@ cs_rc cs_ruleset_new(cs_ruleset **out)
         goto fail;
     }
     atomic_init(&rs->pf_dirty, false);
+    for (size_t i = 0; i < RT_SLOTS; i++) {
+        atomic_init(&rs->routes[i], NULL);
+    }
+#ifdef CS_HAVE_HYPERSCAN
+    atomic_init(&rs->hs_gen, 0);
+#endif
     rs->mctx = pcre2_match_context_create(NULL);
     if (rs->mctx == NULL) {
         pthread_mutex_destroy(&rs->pf_mu);
@@ -3660,6 +4302,10 @@ void cs_ruleset_free(cs_ruleset *rs)
     free(rs->ph);
     maps_free(rs->maps, rs->nmaps);
     pf_free(rs->pf);
+    routes_clear(rs);
+#ifdef CS_HAVE_HYPERSCAN
+    hs_free_scratch(rs->hs_proto);
+#endif
     pthread_mutex_destroy(&rs->pf_mu);
     pcre2_match_context_free(rs->mctx);
     free(rs);

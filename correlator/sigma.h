@@ -32,12 +32,13 @@
  * - an event carrying NO logsource part at all has an unknown logsource and is
  *   matched against every rule (events built by hand, JSON without a
  *   mapping); except that the packet sensor's events (kinds flow, dns, http,
- *   tls, file), which carry none and stand for product citysoc / category
- *   network, do not reach rules naming a `service` (a service is one
- *   program's or product's own log, e.g. zeek rdp or linux sshd: SigmaHQ's
- *   zeek `not selection` rules would otherwise fire on every flow). They reach
- *   the bundled `product: citysoc, category: network` rules and every rule
- *   naming no service whose fields they happen to have;
+ *   tls, file), which carry none and stand for network traffic, reach only
+ *   rules naming no product and no service, and no category or one of
+ *   network, firewall, dns, proxy, webserver (a service is one program's or
+ *   product's own log, e.g. zeek rdp or linux sshd: SigmaHQ's zeek `not
+ *   selection` rules would otherwise fire on every flow; a product names
+ *   a host's own logs, e.g. linux process_creation). They also reach the
+ *   bundled `product: citysoc` rules (below);
  * - an event carrying some part: each part the rule names must be present in
  *   the event and equal. So an event with a product but no service does NOT
  *   match a rule naming that product and a service (its program is unknown,
