@@ -34,6 +34,7 @@ typedef struct cs_engine {
     cs_ruleset *rules;
     cs_corrset *correlations;
     cs_inventory *inventory;
+    cs_geoip *geoip;
     cs_pipeline *pipeline;
 } cs_engine;
 
@@ -43,6 +44,20 @@ typedef struct cs_engine {
 cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size_t nrules, const char *inventory,
                      char **plugin_paths, size_t nplugins, const cs_pipeline_opts *opts);
 void cs_engine_close(cs_engine *e);
+
+/* Give an empty ruleset the placeholders and field mappings of cfg (may be
+ * NULL), as rules must see them when they load. */
+cs_rc cs_rules_prepare(cs_ruleset *rs, const cs_config *cfg);
+/* A fresh ruleset and its correlations from cfg (placeholders and field
+ * mappings; cfg may be NULL) and rule paths; bad rules are reported on
+ * stderr and skipped (their count in *bad, may be NULL). The caller owns
+ * both. Fails only when a path cannot be read or memory runs out. */
+cs_rc cs_rules_build(const cs_config *cfg, char **rule_paths, size_t nrules, cs_ruleset **rs, cs_corrset **cs,
+                     size_t *bad);
+/* SIGHUP: rebuild the rules from cfg and swap them into the running
+ * pipeline (cs_pipeline_swap_rules), keeping the state of unchanged
+ * correlations. On error the running rules stay. */
+cs_rc cs_engine_reload(cs_engine *e, const cs_config *cfg);
 
 /* Feed captures and logs into a sink, in order. Each input that fails is
  * reported; the others still run. Returns the number of failed inputs. */

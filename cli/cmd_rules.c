@@ -15,8 +15,11 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: citysoc rules check PATH...\n"
-    "       citysoc rules test PATH...\n"
+    "usage: citysoc rules check [-c CONFIG] PATH...\n"
+    "       citysoc rules test [-c CONFIG] PATH...\n"
+    "\n"
+    "-c CONFIG: load the configuration's rule_placeholders and rule_mappings\n"
+    "first, as `citysoc run -c CONFIG` does (rules using |expand need it).\n"
     "\n"
     "check: load every Sigma rule and correlation rule under each PATH (file or\n"
     "directory) and report each refused rule with file, line and reason.\n"
@@ -177,7 +180,7 @@ static bool collect(char **paths, int npaths, flist *out)
 
 /* ------------------------------------------------------------ rules check */
 
-static int cmd_check(char **paths, int npaths)
+static int cmd_check(const cs_config *cfg, char **paths, int npaths)
 {
     cs_ruleset *rs = NULL;
     cs_corrset *cs = NULL;
@@ -185,8 +188,9 @@ static int cmd_check(char **paths, int npaths)
     size_t bad = 0;
     int status = CS_EXIT_OK;
 
-    if (cs_ruleset_new(&rs) != CS_OK) {
+    if (cs_ruleset_new(&rs) != CS_OK || cs_rules_prepare(rs, cfg) != CS_OK) {
         cs_cli_error("%s", cs_err_msg());
+        cs_ruleset_free(rs);
         return CS_EXIT_FAIL;
     }
     if (!collect(paths, npaths, &files)) {
@@ -580,7 +584,7 @@ static bool in_list(const flist *l, const char *s)
     return false;
 }
 
-static int cmd_test(char **paths, int npaths)
+static int cmd_test(const cs_config *cfg, char **paths, int npaths)
 {
     cs_ruleset *rs = NULL;
     cs_corrset *cs = NULL;
@@ -589,8 +593,9 @@ static int cmd_test(char **paths, int npaths)
     int status = CS_EXIT_OK;
     load_track lt = {false, 0};
 
-    if (cs_ruleset_new(&rs) != CS_OK) {
+    if (cs_ruleset_new(&rs) != CS_OK || cs_rules_prepare(rs, cfg) != CS_OK) {
         cs_cli_error("%s", cs_err_msg());
+        cs_ruleset_free(rs);
         return CS_EXIT_FAIL;
     }
     if (!collect(paths, npaths, &files)) {
@@ -723,15 +728,41 @@ int cs_cmd_rules(int argc, char **argv)
         fputs(usage, stderr);
         return CS_EXIT_USAGE;
     }
-    for (int i = 2; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cs_cli_error("rules %s: unknown option %s", argv[1], argv[i]);
-            fputs(usage, stderr);
-            return CS_EXIT_USAGE;
+    {
+        cs_config *cfg = NULL;
+        char **paths = calloc((size_t)argc, sizeof *paths);
+        int npaths = 0, status;
+        if (paths == NULL) {
+            cs_cli_error("out of memory");
+            return CS_EXIT_FAIL;
         }
+        for (int i = 2; i < argc; i++) {
+            if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc && cfg == NULL) {
+                if (cs_config_load(argv[++i], &cfg) != CS_OK) {
+                    cs_cli_error("%s", cs_err_msg());
+                    free(paths);
+                    return CS_EXIT_FAIL;
+                }
+            } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+                cs_cli_error("rules %s: unknown option %s", argv[1], argv[i]);
+                fputs(usage, stderr);
+                cs_config_free(cfg);
+                free(paths);
+                return CS_EXIT_USAGE;
+            } else {
+                paths[npaths++] = argv[i];
+            }
+        }
+        if (npaths == 0) {
+            fputs(usage, stderr);
+            status = CS_EXIT_USAGE;
+        } else if (strcmp(argv[1], "check") == 0) {
+            status = cmd_check(cfg, paths, npaths);
+        } else {
+            status = cmd_test(cfg, paths, npaths);
+        }
+        cs_config_free(cfg);
+        free(paths);
+        return status;
     }
-    if (strcmp(argv[1], "check") == 0) {
-        return cmd_check(argv + 2, argc - 2);
-    }
-    return cmd_test(argv + 2, argc - 2);
 }

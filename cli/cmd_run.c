@@ -1,10 +1,14 @@
 /* cmd_run.c - `citysoc run -c FILE`: the whole center on one machine.
  *
- * Threads: the main thread waits for SIGINT/SIGTERM (blocked everywhere
- * else, taken with sigwait); an input thread feeds the configured captures
- * and logs into the pipeline; the pipeline's correlator and store writer; the
- * HTTP server's pool. On a signal: the HTTP server stops, the pipeline drains
- * what it accepted, and the store is committed before exit.
+ * Threads: the main thread waits for SIGINT/SIGTERM/SIGHUP (blocked
+ * everywhere else, taken with sigwait); an input thread feeds the configured
+ * captures and logs into the pipeline; the pipeline's correlator and store
+ * writer; the HTTP server's pool. On SIGINT/SIGTERM: the HTTP server stops,
+ * the pipeline drains what it accepted, and the store is committed before
+ * exit. On SIGHUP: the configuration is read again and the rules (with
+ * their placeholders and mappings) rebuilt and swapped in between two
+ * events; unchanged correlations keep their state, inputs are untouched,
+ * and a configuration that does not load leaves everything as it was.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -23,7 +27,8 @@ static const char usage[] =
     "\n"
     "Run the security center: ingest the configured captures and logs, detect\n"
     "with the configured rules and plugins, keep alerts in the SQLite store and\n"
-    "serve the API and console until SIGINT or SIGTERM.\n"
+    "serve the API and console until SIGINT or SIGTERM. SIGHUP reloads the\n"
+    "rules (state of unchanged correlation rules kept).\n"
     "\n"
     "  -c, --config FILE  the configuration (see etc/citysoc.yaml)\n"
     "  --db FILE          the SQLite store (overrides store.path)\n"
@@ -37,6 +42,7 @@ typedef struct run_state {
     atomic_ullong failed_inputs;
     cs_input_stats ist;
     cs_collector *collector;
+    atomic_ullong reloads, reload_failures;
 } run_state;
 
 static void *inputs_main(void *arg)
@@ -95,7 +101,11 @@ static void health(cs_buf *b, void *ud)
                   (unsigned long long)st.alert_updates, (unsigned long long)st.rule_matches,
                   (unsigned long long)st.unassigned, (unsigned long long)st.queue_waits,
                   (unsigned long long)st.output_errors);
-    cs_buf_printf(b, ",\"queue_drops\":%llu,", (unsigned long long)st.queue_drops);
+    cs_buf_printf(b, ",\"queue_drops\":%llu,\"geoip_errors\":%llu,\"correlations_fired\":%llu,"
+                  "\"rule_reloads\":%llu,\"rule_reload_failures\":%llu,",
+                  (unsigned long long)st.queue_drops, (unsigned long long)st.geoip_errors,
+                  (unsigned long long)st.correlations_fired,
+                  atomic_load(&r->reloads), atomic_load(&r->reload_failures));
     cs_collector_stats_json(r->collector, b);
 }
 
@@ -155,6 +165,7 @@ int cs_cmd_run(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     if ((rc = cs_config_load(config, &r.cfg)) != CS_OK) {
@@ -208,7 +219,22 @@ int cs_cmd_run(int argc, char **argv)
     }
     inputs_started = true;
     fflush(stdout);
-    sigwait(&set, &sig);
+    for (;;) {
+        cs_config *fresh = NULL;
+        sigwait(&set, &sig);
+        if (sig != SIGHUP) {
+            break;
+        }
+        CS_INFO("run", "SIGHUP: reloading the rules from %s", config);
+        if ((rc = cs_config_load(config, &fresh)) != CS_OK || (rc = cs_engine_reload(&r.eng, fresh)) != CS_OK) {
+            CS_ERROR("run", "reload failed, the running rules stay: %s", cs_err_msg());
+            atomic_fetch_add(&r.reloads, 1);
+            atomic_fetch_add(&r.reload_failures, 1);
+        } else {
+            atomic_fetch_add(&r.reloads, 1);
+        }
+        cs_config_free(fresh);
+    }
     CS_INFO("run", "signal %d: stopping", sig);
 out:
     cs_http_stop(http);

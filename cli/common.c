@@ -60,50 +60,133 @@ static void report_bad_rule(const char *msg, void *ud)
     cs_cli_error("rule refused: %s", msg);
 }
 
-cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size_t nrules, const char *inventory,
-                     char **plugin_paths, size_t nplugins, const cs_pipeline_opts *opts)
+cs_rc cs_rules_prepare(cs_ruleset *rs, const cs_config *cfg)
 {
-    cs_pipeline_opts o = *opts;
-    size_t bad = 0;
     cs_rc rc;
-
-    memset(e, 0, sizeof *e);
-    if ((rc = cs_ruleset_new(&e->rules)) != CS_OK) {
-        goto fail;
-    }
-    /* field mappings first: rules resolve their field names when they load */
-    for (size_t i = 0; cfg != NULL && i < cfg->nmapping_paths; i++) {
-        if ((rc = cs_ruleset_load_mappings(e->rules, cfg->mapping_paths[i])) != CS_OK) {
-            goto fail;
+    /* placeholders and field mappings first: rules use them when they load */
+    for (size_t i = 0; cfg != NULL && cfg->placeholders != NULL && i < cfg->placeholders->n; i++) {
+        const cs_yaml_node *k = cfg->placeholders->keys[i], *v = cfg->placeholders->items[i];
+        size_t n = v->type == CS_YAML_SEQ ? v->n : 1;
+        const char **vals = calloc(n + 1, sizeof *vals);
+        if (vals == NULL) {
+            return cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+        for (size_t j = 0; j < n; j++) {
+            vals[j] = v->type == CS_YAML_SEQ ? v->items[j]->str : v->str;
+        }
+        rc = cs_ruleset_set_placeholder(rs, k->str, vals, n);
+        free(vals);
+        if (rc != CS_OK) {
+            return rc;
         }
     }
+    for (size_t i = 0; cfg != NULL && i < cfg->nmapping_paths; i++) {
+        if ((rc = cs_ruleset_load_mappings(rs, cfg->mapping_paths[i])) != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+cs_rc cs_rules_build(const cs_config *cfg, char **rule_paths, size_t nrules, cs_ruleset **rs_out,
+                     cs_corrset **cs_out, size_t *bad_out)
+{
+    cs_ruleset *rs = NULL;
+    cs_corrset *cs = NULL;
+    size_t bad = 0;
+    cs_rc rc;
+    *rs_out = NULL;
+    *cs_out = NULL;
+    if ((rc = cs_ruleset_new(&rs)) != CS_OK) {
+        goto fail;
+    }
+    if ((rc = cs_rules_prepare(rs, cfg)) != CS_OK) {
+        goto fail;
+    }
     for (size_t i = 0; i < nrules; i++) {
-        rc = cs_ruleset_load_path(e->rules, rule_paths[i], report_bad_rule, &bad);
+        rc = cs_ruleset_load_path(rs, rule_paths[i], report_bad_rule, &bad);
         if (rc == CS_ERR_IO) {
             goto fail;
         }
     }
-    if ((rc = cs_corrset_new(e->rules, &e->correlations)) != CS_OK) {
+    if ((rc = cs_corrset_new(rs, &cs)) != CS_OK) {
         goto fail;
     }
     for (size_t i = 0; i < nrules; i++) {
-        rc = cs_corrset_load_path(e->correlations, rule_paths[i], report_bad_rule, &bad);
+        rc = cs_corrset_load_path(cs, rule_paths[i], report_bad_rule, &bad);
         if (rc == CS_ERR_IO) {
             goto fail;
         }
     }
     if (bad > 0) {
-        CS_WARN("rules", "%zu rule(s) refused; the %zu others are active", bad, cs_ruleset_count(e->rules));
+        CS_WARN("rules", "%zu rule(s) refused; the %zu others are active", bad, cs_ruleset_count(rs));
     }
-    CS_INFO("rules", "%zu Sigma rules and %zu correlation rules loaded", cs_ruleset_count(e->rules),
-            cs_corrset_count(e->correlations));
+    CS_INFO("rules", "%zu Sigma rules and %zu correlation rules loaded", cs_ruleset_count(rs), cs_corrset_count(cs));
+    *rs_out = rs;
+    *cs_out = cs;
+    if (bad_out != NULL) {
+        *bad_out = bad;
+    }
+    return CS_OK;
+fail:
+    cs_corrset_free(cs);
+    cs_ruleset_free(rs);
+    return rc;
+}
+
+cs_rc cs_engine_reload(cs_engine *e, const cs_config *cfg)
+{
+    cs_ruleset *rs;
+    cs_corrset *cs;
+    const cs_ruleset *old_rs;
+    cs_corrset *old_cs;
+    size_t kept = 0, groups = 0, bad = 0;
+    cs_rc rc = cs_rules_build(cfg, cfg->rule_paths, cfg->nrule_paths, &rs, &cs, &bad);
+    if (rc != CS_OK) {
+        return rc;   /* the running rules stay */
+    }
+    old_rs = rs;
+    old_cs = cs;
+    if ((rc = cs_pipeline_swap_rules(e->pipeline, &old_rs, &old_cs, &kept, &groups)) != CS_OK) {
+        cs_corrset_free(cs);
+        cs_ruleset_free(rs);
+        return rc;
+    }
+    /* old_* are what the pipeline ran until now: the engine's */
+    cs_corrset_free(old_cs);
+    cs_ruleset_free(e->rules);
+    e->rules = rs;
+    e->correlations = cs;
+    CS_INFO("rules", "reloaded: %zu Sigma rules, %zu correlation rules (%zu refused); state kept for %zu unchanged "
+            "correlation(s), %zu live group(s)", cs_ruleset_count(rs), cs_corrset_count(cs), bad, kept, groups);
+    return CS_OK;
+}
+
+cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size_t nrules, const char *inventory,
+                     char **plugin_paths, size_t nplugins, const cs_pipeline_opts *opts)
+{
+    cs_pipeline_opts o = *opts;
+    cs_rc rc;
+
+    memset(e, 0, sizeof *e);
+    if ((rc = cs_rules_build(cfg, rule_paths, nrules, &e->rules, &e->correlations, NULL)) != CS_OK) {
+        goto fail;
+    }
     rc = inventory ? cs_inventory_load(inventory, &e->inventory) : cs_inventory_empty(&e->inventory);
     if (rc != CS_OK) {
         goto fail;
     }
+    if (cfg != NULL && (cfg->geoip_city != NULL || cfg->geoip_asn != NULL)) {
+        if ((rc = cs_geoip_open(cfg->geoip_city, cfg->geoip_asn, &e->geoip)) != CS_OK) {
+            goto fail;
+        }
+        CS_INFO("geoip", "enriching with%s%s%s%s", cfg->geoip_city ? " " : "", cfg->geoip_city ? cfg->geoip_city : "",
+                cfg->geoip_asn ? " " : "", cfg->geoip_asn ? cfg->geoip_asn : "");
+    }
     o.rules = e->rules;
     o.correlations = e->correlations;
     o.inventory = e->inventory;
+    o.geoip = e->geoip;
     if ((rc = cs_pipeline_new(&o, &e->pipeline)) != CS_OK) {
         goto fail;
     }
@@ -157,6 +240,7 @@ void cs_engine_close(cs_engine *e)
     cs_pipeline_free(e->pipeline);
     cs_corrset_free(e->correlations);
     cs_inventory_free(e->inventory);
+    cs_geoip_free(e->geoip);
     cs_ruleset_free(e->rules);
     memset(e, 0, sizeof *e);
 }

@@ -66,12 +66,14 @@ typedef struct corr {
     bool has[OP__N];
     double cmp[OP__N];
     double pct;
+    bool pct_numeric;  /* `percentile:` given: a numeric percentile, else the value's share */
     cs_fid field;
     size_t nrefs;
     ref *refs;
     size_t ngroup;
     cs_fid *gfids;     /* [ref * ngroup + g] */
     bool refused;
+    uint64_t doc_hash;  /* cs_yaml_hash of its document (reloads, corr_fp) */
     /* state */
     group **tab;
     size_t tabcap, ngroups;
@@ -90,6 +92,7 @@ struct cs_corrset {
     uint64_t evicted, fired, late, overflow, expired;
     entry *scratch;
     size_t scratch_cap;
+    uint64_t cur_h;    /* value hash of the event being evaluated (value_percentile share) */
     double *vals;
     size_t vals_cap;
 };
@@ -334,6 +337,7 @@ static cs_rc parse_condition(const cs_yaml_file *yf, const cs_yaml_node *cond, i
             if (c->pct < 0 || c->pct > 100) {
                 return cs_err_set(CS_ERR_RULE, "%s:%d: percentile must be within 0..100", yf->path, v->line);
             }
+            c->pct_numeric = true;
             continue;
         }
         for (op = 0; op < OP__N; op++) {
@@ -470,6 +474,7 @@ static cs_rc parse_corr(const cs_yaml_file *yf, const cs_yaml_node *doc, corr **
         return NOMEM(yf);
     }
     c->info.line = doc->line;
+    c->doc_hash = cs_yaml_hash(doc);
     if ((rc = opt_str(yf, doc, "id", &c->strs[0])) != CS_OK || (rc = opt_str(yf, doc, "name", &c->strs[1])) != CS_OK ||
         (rc = opt_str(yf, doc, "title", &c->strs[2])) != CS_OK ||
         (rc = opt_str(yf, doc, "level", &c->strs[3])) != CS_OK) {
@@ -865,6 +870,71 @@ cs_rc cs_corrset_load_path(cs_corrset *cs, const char *path, cs_rule_error_cb cb
 
 /* ------------------------------------------------------------ suppression -- */
 
+/* A correlation is unchanged across a reload when its own document and,
+ * recursively, everything it references are: base rules by their
+ * fingerprint, correlations by this. */
+static uint64_t corr_fp(const cs_corrset *cs, size_t i, int depth)
+{
+    const corr *c = cs->corrs[i];
+    uint64_t h = c->doc_hash;
+    for (size_t r = 0; r < c->nrefs; r++) {
+        uint64_t x;
+        if (c->refs[r].corr != NO_CORR && depth < 64) {
+            x = corr_fp(cs, c->refs[r].corr, depth + 1);
+        } else if (c->refs[r].base != NULL) {
+            x = cs_rule_get_info(c->refs[r].base)->fingerprint;
+        } else {
+            x = 0;
+        }
+        h = (h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2))) * 0xff51afd7ed558ccdULL;
+    }
+    return h;
+}
+
+size_t cs_corrset_adopt(cs_corrset *dst, cs_corrset *src, size_t *groups)
+{
+    size_t kept = 0;
+    unsigned char *taken;
+    if (groups != NULL) {
+        *groups = 0;
+    }
+    if (dst == NULL || src == NULL || (taken = calloc(src->n + 1, 1)) == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < dst->n; i++) {
+        corr *d = dst->corrs[i];
+        uint64_t fp = corr_fp(dst, i, 0);
+        for (size_t j = 0; j < src->n; j++) {
+            corr *o = src->corrs[j];
+            if (taken[j] || strcmp(d->info.id, o->info.id) != 0 || strcmp(d->info.name, o->info.name) != 0 ||
+                corr_fp(src, j, 0) != fp || d->ngroups != 0) {
+                continue;
+            }
+            taken[j] = 1;
+            d->tab = o->tab;
+            d->tabcap = o->tabcap;
+            d->ngroups = o->ngroups;
+            d->lru_head = o->lru_head;
+            d->lru_tail = o->lru_tail;
+            d->newest = o->newest;
+            d->any = o->any;
+            d->last_ts = o->last_ts;
+            d->last_ev = NULL;
+            o->tab = NULL;
+            o->tabcap = o->ngroups = 0;
+            o->lru_head = o->lru_tail = NULL;
+            o->any = false;
+            kept++;
+            if (groups != NULL) {
+                *groups += d->ngroups;
+            }
+            break;
+        }
+    }
+    free(taken);
+    return kept;
+}
+
 bool cs_corrset_suppresses(const cs_corrset *cs, const cs_rule *rule)
 {
     bool referenced = false;
@@ -1147,9 +1217,17 @@ static double evaluate(cs_corrset *cs, const corr *c, const group *g, int64_t no
         return c->type == T_VALUE_AVG && k > 0 ? v / (double)k : v;
     case T_VALUE_PCT: {
         double rank, frac;
-        size_t lo;
+        size_t lo, same = 0;
         if (k == 0) {
             return 0;
+        }
+        if (!c->pct_numeric) {
+            /* the specification's example: how rare is this event's value,
+             * in percent of the group's events in the window */
+            for (size_t i = 0; i < k; i++) {
+                same += w[i].u.h == cs->cur_h;
+            }
+            return 100.0 * (double)same / (double)k;
         }
         if (cs->vals_cap < k) {
             double *p = realloc(cs->vals, k * sizeof *p);
@@ -1278,6 +1356,15 @@ static void feed_corr(cs_corrset *cs, size_t ci, size_t r, const cs_event *ev, c
     case T_TEMPORAL_ORDERED:
         e.u.rule = (uint32_t)r;
         break;
+    case T_VALUE_PCT:
+        if (c->pct_numeric) {
+            if (!numeric_value(ev, c->field, &e.u.v)) {
+                return;
+            }
+            break;
+        }
+        /* the share of a value is counted on its text, as value_count */
+        __attribute__((fallthrough));
     case T_VALUE_COUNT: {
         const cs_field *f = cs_event_find(ev, c->field);
         char buf[64], low[KEY_MAX];
@@ -1294,6 +1381,7 @@ static void feed_corr(cs_corrset *cs, size_t ci, size_t r, const cs_event *ev, c
             low[i] = lower(s[i]);
         }
         e.u.h = fnv(low, len);
+        cs->cur_h = e.u.h;
         break;
     }
     default:

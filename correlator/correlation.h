@@ -12,7 +12,7 @@
  * name something already loaded or in the same load call); `group-by` with
  * several fields or none (one global group); `timespan` Ns|m|h|d|w (integer);
  * `condition` maps of gt gte lt lte eq neq AND-ed (ranges), plus `field` for
- * value_count/value_* and `percentile` (0..100, default 50) for
+ * value_count/value_* and `percentile` (0..100; see below) for
  * value_percentile; `aliases` (alias -> {rule name or id: event field});
  * `generate` at the top level or under `correlation` (either true wins);
  * `level`, `tags`, `title`, `id`, `name`.
@@ -38,9 +38,14 @@
  *    `field`. temporal: number of distinct referenced rules seen (default
  *    condition: all of them). temporal_ordered: length of the longest prefix
  *    of `rules` seen with strictly increasing timestamps (ties do not order;
- *    default condition: all). value_sum/avg/percentile: over numeric `field`
- *    values (ints, floats, numeric strings; events whose value is missing or
- *    not numeric are excluded); percentile by linear interpolation.
+ *    default condition: all). value_sum/avg: over numeric `field` values
+ *    (ints, floats, numeric strings; events whose value is missing or not
+ *    numeric are excluded). value_percentile, as the specification's example
+ *    reads ("a process name rarer than 1% of all the processes": field:
+ *    image, lte: 1): the share, in percent, of the group's events in the
+ *    window whose `field` value (as text, lowercased) equals the current
+ *    event's; with `percentile: P` (0..100, our extension) instead the P-th
+ *    percentile of the numeric `field` values, by linear interpolation.
  *  - An event fed twice in a row for the same correlation (same event pointer
  *    and time: it matched two referenced rules) counts once for the non
  *    temporal types.
@@ -126,6 +131,15 @@ typedef void (*cs_corr_fire_cb)(const cs_corr_info *corr, const cs_event *last_e
  * NULL). Every firing is reported, inner chain links included (see
  * cs_corr_info.suppressed). */
 void cs_corrset_feed(cs_corrset *cs, const cs_rule *rule, const cs_event *ev, cs_corr_fire_cb cb, void *ud);
+
+/* Rule reload: move the live groups of every correlation of src that is
+ * unchanged in dst (same id and name, same document, and everything it
+ * references unchanged: base rules by cs_rule_info.fingerprint) into dst;
+ * a changed, new or removed correlation starts from nothing. Returns the
+ * correlations kept (and the groups moved in *groups, may be NULL). src
+ * keeps its rules and loses that state; both sets stay valid. Called by the
+ * thread that feeds both (or while neither is fed). */
+size_t cs_corrset_adopt(cs_corrset *dst, cs_corrset *src, size_t *groups);
 
 /* true if the base rule is referenced by some correlation and none of them
  * says generate: true (the caller then does not alert on the rule alone). */

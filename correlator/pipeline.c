@@ -1,7 +1,9 @@
 /* pipeline.c - the correlator thread and its outputs (see pipeline.h).
  *
- * Per event, in order: enrich with the owning system, write it to the event
- * outputs, match Sigma rules, hand it to plugins, then advance plugin time.
+ * Per event, in order: enrich with GeoIP/ASN and the owning system, match
+ * Sigma rules (informational ones only tag the event, as Sigma's levels
+ * say: "no case or alerting"), write it to the event outputs, hand it to
+ * plugins, then advance plugin time.
  * Alerts from rules and plugins go through one alerter, so aggregation and
  * risk are the same whoever detected. Alert outputs receive the final state
  * of every alert at finish (one line per alert, count included); the store
@@ -38,7 +40,24 @@ struct cs_pipeline {
     char error_msg[1024];
     pthread_mutex_t stats_lock;
     cs_pipeline_stats st;
+    /* a rule swap travels through the queue as this marker, so every event
+     * submitted before it meets the old rules and every one after the new */
+    char swap_marker;
+    pthread_mutex_t swap_lock;
+    pthread_cond_t swap_done;
+    struct swap_req *swap;
+    /* informational rules that matched the event being processed: they tag
+     * it (added after matching: the matcher still reads the event) */
+    const cs_rule *info_hits[16];
+    size_t ninfo;
 };
+
+typedef struct swap_req {
+    const cs_ruleset *rules;
+    cs_corrset *correlations;
+    size_t kept, groups;
+    bool done;
+} swap_req;
 
 static void note_error(cs_pipeline *p, cs_rc rc)
 {
@@ -91,8 +110,8 @@ static void on_correlation(const cs_corr_info *ci, const cs_event *last, const c
     char key[512];
     cs_rc rc;
     (void)value;
-    if (ci->suppressed) {
-        return;   /* an inner link of a chain: the outer correlation alerts */
+    if (ci->suppressed || strcmp(ci->level, "informational") == 0) {
+        return;   /* an inner link of a chain: the outer correlation alerts; informational: no alert */
     }
     memset(&src, 0, sizeof src);
     src.rule_id = ci->id && ci->id[0] ? ci->id : ci->title;
@@ -133,6 +152,17 @@ static void on_rule_match(const cs_rule *rule, const cs_event *ev, void *ud)
             pthread_mutex_unlock(&p->stats_lock);
             return;   /* only evidence for a correlation (generate: false) */
         }
+    }
+    if (strcmp(ri->level, "informational") == 0) {
+        /* Sigma: "intended for enrichment of events, e.g. by tagging them.
+         * No case or alerting should be triggered" */
+        pthread_mutex_lock(&p->stats_lock);
+        p->st.rule_matches++;
+        pthread_mutex_unlock(&p->stats_lock);
+        if (p->ninfo < sizeof p->info_hits / sizeof p->info_hits[0]) {
+            p->info_hits[p->ninfo++] = rule;
+        }
+        return;
     }
     memset(&src, 0, sizeof src);
     src.rule_id = ri->id[0] ? ri->id : ri->title;
@@ -199,23 +229,65 @@ static void write_line(cs_pipeline *p, FILE *const *outs, size_t n, const cs_eve
 
 static void process(cs_pipeline *p, cs_event *ev)
 {
-    const cs_system *sys = cs_inventory_enrich(p->o.inventory, &ev);
+    const cs_system *sys;
+    bool geo_failed = p->o.geoip != NULL && cs_geoip_enrich(p->o.geoip, &ev) != CS_OK;
+    sys = cs_inventory_enrich(p->o.inventory, &ev);
     pthread_mutex_lock(&p->stats_lock);
     p->st.events++;
+    if (geo_failed) {
+        p->st.geoip_errors++;   /* the event goes on with what the lookup gave */
+    }
     if (sys == NULL && cs_event_find(ev, CS_F_CS_SYSTEM_ID) == NULL) {
         p->st.unassigned++;
     }
     pthread_mutex_unlock(&p->stats_lock);
-    write_line(p, p->o.events_out, p->o.nevents_out, ev);
+    p->ninfo = 0;
     if (p->o.rules != NULL) {
         cs_ruleset_match(p->o.rules, ev, on_rule_match, p);
     }
+    for (size_t i = 0; i < p->ninfo; i++) {
+        const cs_rule_info *ri = cs_rule_get_info(p->info_hits[i]);
+        char tag[160];
+        snprintf(tag, sizeof tag, "sigma:%s", ri->name[0] ? ri->name : ri->id[0] ? ri->id : ri->title);
+        if (cs_event_add_cstr(&ev, CS_F_TAGS, tag) != CS_OK) {
+            break;   /* a tag is a nicety: the event goes on without it */
+        }
+    }
+    write_line(p, p->o.events_out, p->o.nevents_out, ev);
     cs_plugin_host_on_event(p->plugins, ev);
     if (ev->ts_us - p->last_tick >= TICK_US) {
         p->last_tick = ev->ts_us;
         cs_plugin_host_tick(p->plugins, ev->ts_us);
     }
     cs_event_free(ev);
+}
+
+/* On the correlator thread, between two events: the new rules take over,
+ * with the state of the unchanged correlations; the old ones go back to the
+ * caller of cs_pipeline_swap_rules(). */
+static void do_swap(cs_pipeline *p)
+{
+    swap_req *r;
+    const cs_ruleset *rules;
+    cs_corrset *corrs;
+    pthread_mutex_lock(&p->swap_lock);
+    r = p->swap;
+    pthread_mutex_unlock(&p->swap_lock);
+    if (r == NULL) {
+        return;
+    }
+    r->kept = cs_corrset_adopt(r->correlations, p->o.correlations, &r->groups);
+    rules = p->o.rules;
+    corrs = p->o.correlations;
+    p->o.rules = r->rules;
+    p->o.correlations = r->correlations;
+    r->rules = rules;
+    r->correlations = corrs;
+    pthread_mutex_lock(&p->swap_lock);
+    r->done = true;
+    p->swap = NULL;
+    pthread_cond_broadcast(&p->swap_done);
+    pthread_mutex_unlock(&p->swap_lock);
 }
 
 static void *correlator_main(void *arg)
@@ -229,7 +301,11 @@ static void *correlator_main(void *arg)
             break;
         }
         for (size_t i = 0; i < n; i++) {
-            process(p, items[i]);
+            if (items[i] == &p->swap_marker) {
+                do_swap(p);
+            } else {
+                process(p, items[i]);
+            }
         }
     }
     /* end of input: one last tick so windowed plugins can conclude */
@@ -247,6 +323,8 @@ cs_rc cs_pipeline_new(const cs_pipeline_opts *opts, cs_pipeline **out)
     }
     p->o = *opts;
     pthread_mutex_init(&p->stats_lock, NULL);
+    pthread_mutex_init(&p->swap_lock, NULL);
+    pthread_cond_init(&p->swap_done, NULL);
     cs_buf_init(&p->line);
     if ((rc = cs_queue_new(opts->queue_capacity ? opts->queue_capacity : 4096, &p->q)) != CS_OK ||
         (rc = cs_alerter_new(opts->inventory, opts->aggregate_window_us, on_alert, p, &p->alerter)) != CS_OK ||
@@ -301,6 +379,49 @@ cs_rc cs_pipeline_try_submit(cs_event *ev, void *ud)
         return cs_err_set(rc, "the correlator is no longer accepting events");
     }
     return rc;
+}
+
+cs_rc cs_pipeline_swap_rules(cs_pipeline *p, const cs_ruleset **rules, cs_corrset **correlations, size_t *kept,
+                             size_t *groups)
+{
+    swap_req r = {*rules, *correlations, 0, 0, false};
+    cs_rc rc;
+    if (!p->started) {
+        /* no thread yet (or any more): swap here */
+        r.kept = cs_corrset_adopt(r.correlations, p->o.correlations, &r.groups);
+        *rules = p->o.rules;
+        *correlations = p->o.correlations;
+        p->o.rules = r.rules;
+        p->o.correlations = r.correlations;
+    } else {
+        pthread_mutex_lock(&p->swap_lock);
+        if (p->swap != NULL) {
+            pthread_mutex_unlock(&p->swap_lock);
+            return cs_err_set(CS_ERR_INVAL, "a rule reload is already in progress");
+        }
+        p->swap = &r;
+        pthread_mutex_unlock(&p->swap_lock);
+        if ((rc = cs_queue_push(p->q, &p->swap_marker)) != CS_OK) {
+            pthread_mutex_lock(&p->swap_lock);
+            p->swap = NULL;
+            pthread_mutex_unlock(&p->swap_lock);
+            return cs_err_set(rc, "the correlator is no longer running: rules not reloaded");
+        }
+        pthread_mutex_lock(&p->swap_lock);
+        while (!r.done) {
+            pthread_cond_wait(&p->swap_done, &p->swap_lock);
+        }
+        pthread_mutex_unlock(&p->swap_lock);
+        *rules = r.rules;
+        *correlations = r.correlations;
+    }
+    if (kept != NULL) {
+        *kept = r.kept;
+    }
+    if (groups != NULL) {
+        *groups = r.groups;
+    }
+    return CS_OK;
 }
 
 typedef struct alert_out_ctx {
@@ -378,5 +499,7 @@ void cs_pipeline_free(cs_pipeline *p)
     cs_queue_free(p->q);
     cs_buf_free(&p->line);
     pthread_mutex_destroy(&p->stats_lock);
+    pthread_mutex_destroy(&p->swap_lock);
+    pthread_cond_destroy(&p->swap_done);
     free(p);
 }

@@ -2786,8 +2786,9 @@ static cs_rc expand_ph(const xctx *x, const char *s, size_t len, size_t from, sv
         }
         ph = find_placeholder(x->c->rs, s + i + 1, j - i - 1);
         if (ph == NULL) {
-            return rule_err(x->c, x->line, "unknown placeholder '%.*s' in field '%s' (|expand needs "
-                            "cs_ruleset_set_placeholder())", (int)(j - i + 1), s + i, x->key);
+            return rule_err(x->c, x->line, "unknown placeholder '%.*s' in field '%s': give it values under "
+                            "rule_placeholders in the configuration (and pass -c CONFIG to citysoc rules)",
+                            (int)(j - i + 1), s + i, x->key);
         }
         for (size_t k = 0; k < ph->n; k++) {
             size_t vl = strlen(ph->vals[k]);
@@ -3655,6 +3656,33 @@ static cs_rc meta_level(cctx *c, const cs_yaml_node *doc, const char **out)
     return rule_err(c, n->line, "'level' must be informational, low, medium, high or critical");
 }
 
+static uint64_t str_hash(uint64_t h, const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return (h ^ 0xff) * 1099511628211ULL;   /* NULL, "" and "a" + "" differ */
+}
+
+/* What besides its own text a compiled rule depends on. */
+static uint64_t context_hash(const cs_ruleset *rs)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < rs->nmaps; i++) {
+        for (int k = 0; k < 3; k++) {
+            h = str_hash(h, rs->maps[i].ls[k]);
+        }
+        h = str_hash(str_hash(h, rs->maps[i].from), rs->maps[i].to);
+    }
+    for (size_t i = 0; i < rs->nph; i++) {
+        h = str_hash(h, rs->ph[i].name);
+        for (size_t k = 0; k < rs->ph[i].n; k++) {
+            h = str_hash(h, rs->ph[i].vals[k]);
+        }
+    }
+    return h;
+}
+
 static cs_rc compile_rule(cs_ruleset *rs, const cs_yaml_file *f, const cs_yaml_node *doc, cs_rule **out)
 {
     cs_rule *r = calloc(1, sizeof *r);
@@ -3674,6 +3702,7 @@ static cs_rc compile_rule(cs_ruleset *rs, const cs_yaml_file *f, const cs_yaml_n
     c.path = f->path;
     in = &r->info;
     in->line = doc->line;
+    in->fingerprint = cs_yaml_hash(doc) ^ context_hash(rs);
     if ((in->path = arena_strndup(&r->mem, f->path, strlen(f->path))) == NULL) {
         rc = nomem(&c);
         goto fail;

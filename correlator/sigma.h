@@ -88,6 +88,10 @@ typedef struct cs_rule_info {
     const char *product, *category, *service;   /* logsource, "" when absent */
     const char *path;                           /* file (or load_string name) */
     int line;                                   /* line of the rule document */
+    /* The rule's YAML document and the ruleset's mappings and placeholders,
+     * hashed: equal across loads when nothing the rule compiles from changed
+     * (rule reloads keep correlation state by it). */
+    uint64_t fingerprint;
 } cs_rule_info;
 
 /* message names file:line and the reason; it is valid only during the call. */

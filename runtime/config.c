@@ -447,10 +447,41 @@ static cs_rc load_plugins(cs_config *c, const cs_yaml_node *n)
     return CS_OK;
 }
 
+/* rule_placeholders: {name: value | [values]}, names as Sigma writes them
+ * between % signs (letters, digits, _ - .). */
+static cs_rc check_placeholders(cs_config *c, const cs_yaml_node *v)
+{
+    if (v->type != CS_YAML_MAP) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: rule_placeholders must map placeholder names to values", c->path,
+                          v->line);
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const cs_yaml_node *k = v->keys[i], *val = v->items[i];
+        if (k->len == 0 || k->len > 64 || strspn(k->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                        "0123456789_-.") != k->len) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: placeholder name '%.64s' must be 1-64 letters, digits, _ - or .",
+                              c->path, k->line, k->str);
+        }
+        if (val->type == CS_YAML_MAP) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: placeholder '%s' takes a value or a list of values", c->path,
+                              val->line, k->str);
+        }
+        for (size_t j = 0; val->type == CS_YAML_SEQ && j < val->n; j++) {
+            if (val->items[j]->type != CS_YAML_SCALAR) {
+                return cs_err_set(CS_ERR_CONFIG, "%s:%d: placeholder '%s': values must be scalars", c->path,
+                                  val->items[j]->line, k->str);
+            }
+        }
+    }
+    return CS_OK;
+}
+
 static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
 {
-    static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "inventory", "inputs",
-                                       "plugins", "http", "alerts", "pipeline", NULL};
+    static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "rule_placeholders",
+                                       "inventory", "geoip", "inputs", "plugins", "http", "alerts", "pipeline",
+                                       NULL};
+    static const char *const geoip_keys[] = {"city", "asn", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
     static const char *const alert_keys[] = {"aggregate_window", NULL};
@@ -489,6 +520,25 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
     }
     if ((v = cs_yaml_get(root, "rule_mappings")) != NULL && !cs_yaml_is_null(v)) {
         if ((rc = path_list(c, v, &c->mapping_paths, &c->nmapping_paths)) != CS_OK) {
+            return rc;
+        }
+    }
+    if ((v = cs_yaml_get(root, "rule_placeholders")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = check_placeholders(c, v)) != CS_OK) {
+            return rc;
+        }
+        c->placeholders = v;
+    }
+    if ((v = cs_yaml_get(root, "geoip")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "geoip", geoip_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "city")) != NULL && !cs_yaml_is_null(w) &&
+            (rc = path_value(c, w, &c->geoip_city)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "asn")) != NULL && !cs_yaml_is_null(w) &&
+            (rc = path_value(c, w, &c->geoip_asn)) != CS_OK) {
             return rc;
         }
     }
@@ -649,6 +699,8 @@ void cs_config_free(cs_config *c)
     free(c->plugins);
     free(c->plugin_dir);
     free(c->inventory_path);
+    free(c->geoip_city);
+    free(c->geoip_asn);
     free(c->store_path);
     free(c->http_listen);
     free(c->http_static_dir);

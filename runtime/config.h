@@ -62,7 +62,12 @@ typedef struct cs_config {
     size_t nrule_paths;
     char **mapping_paths;      /* Sigma field mapping tables (rules/mappings) */
     size_t nmapping_paths;
+    /* Sigma |expand placeholders: rule_placeholders maps each name (without
+     * the %) to one value or a list; checked at load, points into yaml */
+    const cs_yaml_node *placeholders;
     char *inventory_path;     /* may be NULL */
+    char *geoip_city;         /* geoip.city: a City or Country MaxMind DB, may be NULL */
+    char *geoip_asn;          /* geoip.asn: an ASN MaxMind DB, may be NULL */
     char **pcaps;
     size_t npcaps;
     cs_log_input *logs;        /* read once, from the start */

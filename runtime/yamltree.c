@@ -407,3 +407,42 @@ cs_rc cs_yaml_str(const cs_yaml_file *f, const cs_yaml_node *n, const char **out
     *out = n->str;
     return CS_OK;
 }
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    }
+    return mix(h, len);
+}
+
+uint64_t cs_yaml_hash(const cs_yaml_node *n)
+{
+    uint64_t h;
+    if (n == NULL) {
+        return 0x5bd1e995u;
+    }
+    h = mix(1469598103934665603ULL, (uint64_t)n->type);
+    switch (n->type) {
+    case CS_YAML_SCALAR:
+        return hash_bytes(mix(h, n->plain), n->str, n->len);
+    case CS_YAML_SEQ:
+        for (size_t i = 0; i < n->n; i++) {
+            h = mix(h, cs_yaml_hash(n->items[i]));
+        }
+        return mix(h, n->n);
+    case CS_YAML_MAP:
+        for (size_t i = 0; i < n->n; i++) {
+            h = mix(h, cs_yaml_hash(n->keys[i]));
+            h = mix(h, cs_yaml_hash(n->items[i]));
+        }
+        return mix(h, n->n);
+    }
+    return h;
+}

@@ -59,5 +59,9 @@ cs_rc cs_yaml_bool(const cs_yaml_file *f, const cs_yaml_node *n, bool *out);
 cs_rc cs_yaml_int(const cs_yaml_file *f, const cs_yaml_node *n, int64_t min, int64_t max, int64_t *out);
 cs_rc cs_yaml_str(const cs_yaml_file *f, const cs_yaml_node *n, const char **out);
 const char *cs_yaml_type_name(cs_yaml_type t);
+/* A hash of the node's content (types, keys, scalars and their quoting),
+ * not of where it sits: the same YAML text moved in a file hashes the same.
+ * Rule reloads use it to tell unchanged rules. */
+uint64_t cs_yaml_hash(const cs_yaml_node *n);
 
 #endif

@@ -65,6 +65,6 @@ check "rules check: file:line and reason" grep -q 'bad.yml:5' "$ERR"
 check "rules check: the good rule still loads" grep -q '1 rules loaded, 0 correlation rules loaded, 1 refused' "$OUT"
 run_cs replay --rules "$TMP/rules" --log "$TMP/demo/auth.log" --alerts "$TMP/a.jsonl"   # no correlation here: single alerts
 check "replay with one bad rule still runs the good one" bash -c "[ $RC -eq 0 ] && [ -s '$TMP/a.jsonl' ]"
-run_cs rules check "$CS_SOURCE_DIR/rules/sigma"
+run_cs rules check -c "$CS_SOURCE_DIR/etc/citysoc.yaml" "$CS_SOURCE_DIR/rules/sigma"
 check "bundled rules all load" test "$RC" -eq 0
 finish

@@ -63,4 +63,7 @@ run_cs replay -c "$CS_SOURCE_DIR/etc/citysoc.yaml" --pcap "$TMP/demo/demo.pcap" 
     --log "$TMP/demo/auth.log" --log "$TMP/demo/syslog" \
     --log-format nginx --host portal-web01 --log "$TMP/demo/nginx-access.log" --db "$DB"
 check "replaying again keeps the same alerts" test "$(q 'SELECT count(*) FROM alerts')" -eq "$n"
+# informational rules tag events and raise no alert (Sigma: "no case or alerting")
+check "the accepted SSH login is tagged by its informational rule" grep -q '"sigma:ssh_login_success"' "$TMP/events.jsonl"
+check "... and raises no alert" bash -c "! grep -q 'SSH login accepted' '$TMP/alerts.jsonl'"
 finish

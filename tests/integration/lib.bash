@@ -40,3 +40,14 @@ run_cs() {
 no_crash() { # after run_cs: not a signal, not a sanitizer report
     [ "$RC" -lt 128 ] && [ "$RC" -ne 86 ] && ! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$ERR"
 }
+# Start `citysoc run -c CONFIG` in the background and wait until it serves
+# HTTP; sets pid and url (empty when it did not come up).
+start_run() { # config
+    "$CS_BIN" run -c "$1" >"$TMP/run.out" 2>"$TMP/run.err" &
+    pid=$!
+    for _ in $(seq 1 100); do
+        grep -q 'serving http' "$TMP/run.out" && break
+        sleep 0.1
+    done
+    url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$TMP/run.out" | head -n1)
+}

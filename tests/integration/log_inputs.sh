@@ -30,13 +30,7 @@ for i in $(seq 1 5); do ssh_fail popdb01 "$i"; done >"$TMP/logs/auth.log"
 printf '198.51.100.23 - - [12/Mar/2026:08:20:00 +0000] "GET /a?id=1%%27%%20UNION%%20SELECT%%201 HTTP/1.1" 500 10 "-" "curl/8"\n' \
     >"$TMP/logs/access.log"
 
-"$CS_BIN" run -c "$TMP/citysoc.yaml" >"$TMP/run.out" 2>"$TMP/run.err" &
-pid=$!
-for _ in $(seq 1 100); do
-    grep -q 'serving http' "$TMP/run.out" && break
-    sleep 0.1
-done
-url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$TMP/run.out" | head -n1)
+start_run "$TMP/citysoc.yaml"
 udp=$(sed -nE 's/.*udp-in listening on udp 127\.0\.0\.1 port ([0-9]+).*/\1/p' "$TMP/run.out")
 tcp=$(sed -nE 's/.*tcp-in listening on tcp 127\.0\.0\.1 port ([0-9]+).*/\1/p' "$TMP/run.out")
 check "run serves http ($url) and listens on udp ($udp) and tcp ($tcp)" bash -c "[ -n '$url' ] && [ -n '$udp' ] && [ -n '$tcp' ]"

@@ -3,17 +3,23 @@
 # and a broken tests file is caught (exit 1, the rule named).
 . "$(dirname "$0")/lib.bash"
 
-run_cs rules test "$CS_SOURCE_DIR/rules/sigma"
+# the demo configuration gives the placeholders (home_countries) and mappings
+run_cs rules test -c "$CS_SOURCE_DIR/etc/citysoc.yaml" "$CS_SOURCE_DIR/rules/sigma"
 check "bundled rule tests pass (exit 0)" test "$RC" -eq 0
 check "every bundled rule has tests" bash -c "! grep -q 'no tests for' '$ERR'"
 check "summary line" grep -qE '^[0-9]+ rules tested, [0-9]+ passed, 0 failed$' "$OUT"
 check "the correlation rule is tested" grep -q '^ok   .*sshd_bruteforce.yml' "$OUT"
+check "the GeoIP placeholder rule is tested" grep -q '^ok   .*popdb_access_from_abroad.yml' "$OUT"
 check "no crash" no_crash
+# without the configuration, the placeholder rule is refused with the way out named
+run_cs rules test "$CS_SOURCE_DIR/rules/sigma/network/popdb_access_from_abroad.yml"
+check "no placeholder values: refused, naming rule_placeholders" \
+    bash -c "[ $RC -eq 1 ] && grep -q \"unknown placeholder '%home_countries%'.*rule_placeholders\" '$ERR'"
 
 # A copy where a match event no longer matches.
 cp -r "$CS_SOURCE_DIR/rules/sigma" "$TMP/rules"
 sed -i 's#/static/../../../../etc/passwd#/static/css/site.css#' "$TMP/rules/web/web_path_traversal_url.tests.yml"
-run_cs rules test "$TMP/rules"
+run_cs rules test -c "$CS_SOURCE_DIR/etc/citysoc.yaml" "$TMP/rules"
 check "broken tests file: exit 1" test "$RC" -eq 1
 check "broken tests file: the rule is named" grep -q '^FAIL .*web_path_traversal_url.yml: .*web_path_traversal_url.tests.yml:[0-9]*: match event 1 did not match' "$OUT"
 check "broken tests file: the others still pass" grep -q '^ok   .*web_sql_injection_url.yml' "$OUT"
@@ -42,6 +48,6 @@ run_cs rules test "$TMP/empty"
 check "no tests found: exit 1" test "$RC" -eq 1
 
 # rules check skips tests files.
-run_cs rules check "$CS_SOURCE_DIR/rules/sigma"
+run_cs rules check -c "$CS_SOURCE_DIR/etc/citysoc.yaml" "$CS_SOURCE_DIR/rules/sigma"
 check "rules check ignores *.tests.yml" bash -c "[ $RC -eq 0 ] && grep -q ' 0 refused' '$OUT'"
 finish

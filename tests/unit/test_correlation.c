@@ -867,6 +867,44 @@ static void test_load_path(void **state)
     rmdir(dir);
 }
 
+/* Reload: a second set built from the same text adopts the live groups;
+ * an edited correlation, or one whose base rule changed, starts afresh. */
+static void reload_case(const char *base2, const char *corr2, int feed_after, int want_fired, size_t want_kept)
+{
+    fixture f, g;
+    errs e = {0};
+    size_t groups = 0, kept;
+    fx_init(&f, EC("    gte: 10\n"));
+    for (int i = 0; i < 6; i++) {
+        feed1(&f, f.a, S(i), "User", "alice");
+    }
+    feed1(&f, f.a, S(7), "User", "bob");
+    fx_base(&g, base2);
+    assert_int_equal(cs_corrset_load_string(g.cs, "corr.yml", corr2, strlen(corr2), on_err, &e), CS_OK);
+    kept = cs_corrset_adopt(g.cs, f.cs, &groups);
+    assert_int_equal(kept, want_kept);
+    assert_int_equal(groups, want_kept ? 2 : 0);
+    fx_free(&f);   /* the old set goes; the groups moved live on in g */
+    for (int i = 0; i < feed_after; i++) {
+        feed1(&g, g.a, S(10 + i), "User", "alice");
+    }
+    assert_int_equal(g.nfired, want_fired);
+    fx_free(&g);
+}
+
+static void test_reload_adopt(void **state)
+{
+    static const char edited_base[] =
+        "title: base a\nid: 00000000-0000-0000-0000-0000000000a1\nname: rule_a\nlogsource:\n  product: linux\n"
+        "detection:\n  sel:\n    x: changed\n  condition: sel\n";
+    (void)state;
+    reload_case(BASE, EC("    gte: 10\n"), 4, 1, 1);                /* unchanged: 6 + 4 fire */
+    reload_case(BASE, EC("    gte: 10\n"), 3, 0, 1);                /* 6 + 3: not yet */
+    reload_case(BASE, EC("    gte: 11\n"), 5, 0, 0);                /* edited: 5 alone do not */
+    reload_case(edited_base, EC("    gte: 10\n"), 9, 0, 0);        /* base rule changed */
+    reload_case(edited_base, EC("    gte: 10\n"), 10, 1, 0);       /* ... and counts from zero */
+}
+
 static void test_state_size(void **state)
 {
     fixture f;
@@ -908,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_good_doc_kept_and_base_docs_ignored),
         cmocka_unit_test(test_spec_schema_examples),
+        cmocka_unit_test(test_reload_adopt),
         cmocka_unit_test(test_load_path),
         cmocka_unit_test(test_state_size),
     };
