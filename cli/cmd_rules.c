@@ -215,6 +215,9 @@ static int cmd_check(const cs_config *cfg, char **paths, int npaths)
     }
     printf("%zu rules loaded, %zu correlation rules loaded, %zu refused\n", cs_ruleset_count(rs),
            cs ? cs_corrset_count(cs) : 0, bad);
+    if (cs_ruleset_filter_count(rs) > 0) {
+        printf("%zu meta filters loaded\n", cs_ruleset_filter_count(rs));
+    }
     cs_corrset_free(cs);
     if (bad > 0) {
         status = CS_EXIT_FAIL;

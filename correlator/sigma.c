@@ -263,6 +263,13 @@ struct cs_rule {
     size_t lslen[LS_N];
     bool ls_syslog;            /* service: syslog (see logsource routing) */
     bool ls_any;               /* product: citysoc: not routed (see sigma.h) */
+    /* Sigma meta filters: a rule is true only when none of its filters is;
+     * a filter (is_filter) names the rules it applies to in targets */
+    const struct cs_rule **filters;   /* malloc'ed; the filters belong to the ruleset */
+    size_t nfilters;
+    bool is_filter;
+    const char **targets;      /* is_filter: rule ids or names, in the arena */
+    size_t ntargets;
 };
 
 typedef struct placeholder {
@@ -278,6 +285,8 @@ struct cs_ruleset {
     cs_rule **rules;
     size_t n;
     size_t cap;
+    cs_rule **filters;         /* Sigma meta filters (not matched on their own) */
+    size_t nfilters, capfilters;
     pcre2_match_context *mctx;
     placeholder *ph;           /* |expand values, from cs_ruleset_set_placeholder() */
     size_t nph;
@@ -311,6 +320,7 @@ static void rule_free(cs_rule *r)
     for (re_ref *q = r->res; q != NULL; q = q->next) {
         pcre2_code_free(q->code);
     }
+    free(r->filters);
     arena_free(&r->mem);
     free(r);
 }
@@ -959,9 +969,23 @@ static bool eval(const node *n, const cs_event *ev)
     return false;
 }
 
+/* A rule's detection, less what its meta filters take out. */
+static bool rule_eval(const cs_rule *r, const cs_event *ev)
+{
+    if (!eval(r->cond, ev)) {
+        return false;
+    }
+    for (size_t i = 0; i < r->nfilters; i++) {
+        if (eval(r->filters[i]->cond, ev)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool cs_rule_match(const cs_rule *r, const cs_event *ev)
 {
-    return r != NULL && ev != NULL && eval(r->cond, ev);
+    return r != NULL && ev != NULL && rule_eval(r, ev);
 }
 
 /* ---------------------------------------------------- logsource routing -- */
@@ -2086,7 +2110,7 @@ static size_t match_route(const cs_ruleset *rs, const route *rt, const cs_event 
                 break;
             }
             r = rs->rules[rt->idx[i]];
-            if (eval(r->cond, ev)) {
+            if (rule_eval(r, ev)) {
                 hits++;
                 if (cb != NULL) {
                     cb(r, ev, ud);
@@ -2139,7 +2163,7 @@ size_t cs_ruleset_match(const cs_ruleset *rs, const cs_event *ev, cs_rule_match_
         if (pf != NULL && i < pf->nrules && ((bits[i / 64] | pf->always[i / 64]) >> (i % 64) & 1) == 0) {
             continue;   /* none of its witnesses occurs in ev */
         }
-        if (ls_ok(rs->rules[i], &e) && eval(rs->rules[i]->cond, ev)) {
+        if (ls_ok(rs->rules[i], &e) && rule_eval(rs->rules[i], ev)) {
             hits++;
             if (cb != NULL) {
                 cb(rs->rules[i], ev, ud);
@@ -3560,7 +3584,8 @@ static cs_rc compile_detection(cctx *c, const cs_yaml_node *det, int line)
         const cs_yaml_node *k = det->keys[i];
         ident *id = &c->ids[c->nids];
         /* timeframe belonged to the obsolete aggregations; it means nothing without them */
-        if (cs_yaml_scalar_eq(k, "condition") || cs_yaml_scalar_eq(k, "timeframe")) {
+        if (cs_yaml_scalar_eq(k, "condition") || cs_yaml_scalar_eq(k, "timeframe") ||
+            (c->rule->is_filter && cs_yaml_scalar_eq(k, "rules"))) {
             continue;
         }
         id->name = k->str;
@@ -3683,6 +3708,31 @@ static uint64_t context_hash(const cs_ruleset *rs)
     return h;
 }
 
+/* A filter document's `filter.rules`: the ids or names it applies to. */
+static cs_rc filter_targets(cctx *c, const cs_yaml_node *flt, int line)
+{
+    const cs_yaml_node *rules = flt != NULL && flt->type == CS_YAML_MAP ? cs_yaml_get(flt, "rules") : NULL;
+    cs_rule *r = c->rule;
+    if (rules == NULL || rules->type != CS_YAML_SEQ || rules->n == 0) {
+        return rule_err(c, rules != NULL ? rules->line : line,
+                        "a filter needs 'rules': the list of rule ids or names it applies to");
+    }
+    if ((r->targets = c_alloc(c, rules->n * sizeof *r->targets)) == NULL) {
+        return nomem(c);
+    }
+    for (size_t i = 0; i < rules->n; i++) {
+        const cs_yaml_node *t = rules->items[i];
+        if (t->type != CS_YAML_SCALAR || t->len == 0) {
+            return rule_err(c, t->line, "filter 'rules' entries must be rule ids or names");
+        }
+        if ((r->targets[i] = arena_strndup(&r->mem, t->str, t->len)) == NULL) {
+            return nomem(c);
+        }
+    }
+    r->ntargets = rules->n;
+    return CS_OK;
+}
+
 static cs_rc compile_rule(cs_ruleset *rs, const cs_yaml_file *f, const cs_yaml_node *doc, cs_rule **out)
 {
     cs_rule *r = calloc(1, sizeof *r);
@@ -3752,7 +3802,13 @@ static cs_rc compile_rule(cs_ruleset *rs, const cs_yaml_file *f, const cs_yaml_n
         r->ls_syslog = r->ls[LS_SERVICE] != NULL && strcmp(r->ls[LS_SERVICE], "syslog") == 0;
         r->ls_any = r->ls[LS_PRODUCT] != NULL && strcmp(r->ls[LS_PRODUCT], "citysoc") == 0;
     }
-    if ((rc = compile_detection(&c, cs_yaml_get(doc, "detection"), key_line(doc, "detection"))) != CS_OK) {
+    /* a meta filter (sigma-filters-specification): compiled like a detection */
+    r->is_filter = cs_yaml_get(doc, "detection") == NULL && cs_yaml_get(doc, "filter") != NULL;
+    if (r->is_filter && (rc = filter_targets(&c, cs_yaml_get(doc, "filter"), key_line(doc, "filter"))) != CS_OK) {
+        goto fail;
+    }
+    if ((rc = compile_detection(&c, cs_yaml_get(doc, r->is_filter ? "filter" : "detection"),
+                                key_line(doc, r->is_filter ? "filter" : "detection"))) != CS_OK) {
         goto fail;
     }
     *out = r;
@@ -3797,8 +3853,70 @@ static cs_rc finish(const load_state *st)
     return cs_err_set(st->rc, "%s", st->first);
 }
 
+static bool targets(const cs_rule *flt, const cs_rule *r)
+{
+    for (size_t i = 0; i < flt->ntargets; i++) {
+        if ((r->info.id[0] != '\0' && strcmp(flt->targets[i], r->info.id) == 0) ||
+            (r->info.name[0] != '\0' && strcmp(flt->targets[i], r->info.name) == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool attach(cs_rule *r, const cs_rule *flt)
+{
+    const cs_rule **p;
+    if (!targets(flt, r)) {
+        return true;
+    }
+    if ((p = realloc(r->filters, (r->nfilters + 1) * sizeof *p)) == NULL) {
+        return false;
+    }
+    r->filters = p;
+    r->filters[r->nfilters++] = flt;
+    return true;
+}
+
+/* Filters and rules meet whichever loads first. */
+static cs_rc add_filter(cs_ruleset *rs, cs_rule *f)
+{
+    if (rs->nfilters == rs->capfilters) {
+        size_t cap = rs->capfilters ? rs->capfilters * 2 : 8;
+        cs_rule **p = realloc(rs->filters, cap * sizeof *p);
+        if (p == NULL) {
+            rule_free(f);
+            return cs_err_set(CS_ERR_NOMEM, "out of memory adding a filter");
+        }
+        rs->filters = p;
+        rs->capfilters = cap;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        if (!attach(rs->rules[i], f)) {
+            for (size_t k = 0; k < i; k++) {   /* undo, so no rule keeps a freed filter */
+                if (rs->rules[k]->nfilters > 0 && rs->rules[k]->filters[rs->rules[k]->nfilters - 1] == f) {
+                    rs->rules[k]->nfilters--;
+                }
+            }
+            rule_free(f);
+            return cs_err_set(CS_ERR_NOMEM, "out of memory adding a filter");
+        }
+    }
+    rs->filters[rs->nfilters++] = f;
+    return CS_OK;
+}
+
 static cs_rc add_rule(cs_ruleset *rs, cs_rule *r)
 {
+    if (r->is_filter) {
+        return add_filter(rs, r);
+    }
+    for (size_t i = 0; i < rs->nfilters; i++) {
+        if (!attach(r, rs->filters[i])) {
+            rule_free(r);
+            return cs_err_set(CS_ERR_NOMEM, "out of memory adding a rule");
+        }
+    }
     if (rs->n == rs->cap) {
         size_t cap = rs->cap ? rs->cap * 2 : 64;
         cs_rule **p = realloc(rs->rules, cap * sizeof *p);
@@ -3827,12 +3945,12 @@ static void load_docs(cs_ruleset *rs, const cs_yaml_file *yf, load_state *st)
                                   doc->line, cs_yaml_type_name(doc->type)));
             continue;
         }
-        if (cs_yaml_get(doc, "detection") == NULL) {
-            if (cs_yaml_get(doc, "correlation") == NULL && cs_yaml_get(doc, "filter") == NULL) {
+        if (cs_yaml_get(doc, "detection") == NULL && cs_yaml_get(doc, "filter") == NULL) {
+            if (cs_yaml_get(doc, "correlation") == NULL) {
                 report(st, cs_err_set(CS_ERR_RULE, "%s:%d: document has no 'detection' (nor 'correlation' or 'filter')",
                                       yf->path, doc->line));
             }
-            continue;   /* correlations and filters: not handled by this engine yet */
+            continue;   /* correlations: correlation.c */
         }
         rc = compile_rule(rs, yf, doc, &r);
         if (rc == CS_OK) {
@@ -4325,6 +4443,10 @@ void cs_ruleset_free(cs_ruleset *rs)
         rule_free(rs->rules[i]);
     }
     free(rs->rules);
+    for (size_t i = 0; i < rs->nfilters; i++) {
+        rule_free(rs->filters[i]);
+    }
+    free(rs->filters);
     for (size_t i = 0; i < rs->nph; i++) {
         placeholder_clear(&rs->ph[i]);
     }
@@ -4338,6 +4460,11 @@ void cs_ruleset_free(cs_ruleset *rs)
     pthread_mutex_destroy(&rs->pf_mu);
     pcre2_match_context_free(rs->mctx);
     free(rs);
+}
+
+size_t cs_ruleset_filter_count(const cs_ruleset *rs)
+{
+    return rs != NULL ? rs->nfilters : 0;
 }
 
 size_t cs_ruleset_count(const cs_ruleset *rs)

@@ -115,6 +115,13 @@ cs_rc cs_ruleset_load_string(cs_ruleset *rs, const char *name, const char *yaml,
                              cs_rule_error_cb cb, void *ud);
 
 size_t cs_ruleset_count(const cs_ruleset *rs);
+/* Sigma meta filters (documents with `filter:` instead of `detection:`,
+ * sigma-filters-specification): each names rules by id or name in
+ * filter.rules; such a rule then matches only when its detection is true and
+ * the filter's condition is not (pySigma: `and not filter`). Filters load
+ * like rules, before or after the rules they name; they are not matched on
+ * their own and not counted by cs_ruleset_count(). */
+size_t cs_ruleset_filter_count(const cs_ruleset *rs);
 /* The i-th rule in load order (NULL when i >= count). */
 const cs_rule *cs_ruleset_rule(const cs_ruleset *rs, size_t i);
 const cs_rule_info *cs_rule_get_info(const cs_rule *r);

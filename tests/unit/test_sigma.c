@@ -834,9 +834,16 @@ static void test_metadata_and_multidoc(void **state)
     assert_int_equal(in->line, 37);
     assert_null(cs_ruleset_rule(rs, 2));
 
-    /* both match; cs_rule_match() tests one rule */
+    /* the filter document ("not s" on c) takes First out unless c is 1 */
     {
         cs_event *ev = ev_str("b", "1", "a", "1", NULL);
+        assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 1);
+        assert_false(cs_rule_match(cs_ruleset_rule(rs, 0), ev));
+        cs_event_free(ev);
+    }
+    /* both match; cs_rule_match() tests one rule */
+    {
+        cs_event *ev = ev_str("b", "1", "a", "1", "c", "1", NULL);
         assert_int_equal(cs_ruleset_match(rs, ev, NULL, NULL), 2);
         assert_true(cs_rule_match(cs_ruleset_rule(rs, 0), ev));
         cs_event_free(ev);
@@ -1997,6 +2004,90 @@ static void test_prefilter_unit(void **state)
 /* Every SigmaHQ Linux/web/network rule (rules, threat hunting) plus all the
  * emerging-threats rules, on parsed log lines and synthetic events whose
  * fields hold attack-looking strings: the prefilter never changes a result. */
+/* Sigma meta filters: `filter.rules` names rules by id or name; those rules
+ * then need their detection and NOT the filter's condition. */
+static void test_meta_filters(void **state)
+{
+    static const char rules[] =
+        "title: rar\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nlogsource: {category: process_creation}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\rar.exe'\n  condition: sel\n"
+        "---\ntitle: jump\nname: jump_login\nlogsource: {category: process_creation}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\mstsc.exe'\n  condition: sel\n"
+        "---\ntitle: other\nlogsource: {category: process_creation}\n"
+        "detection:\n  sel:\n    Image|endswith: '\\7z.exe'\n  condition: sel\n";
+    static const char filter[] =
+        "title: Filter Administrator account\nlogsource: {category: process_creation, product: windows}\n"
+        "filter:\n  rules:\n    - 6f3e2987-db24-4c78-a860-b4f4095a7095\n    - jump_login\n"
+        "  selection:\n    User|startswith: 'adm_'\n  condition: selection\n";
+    static const char bad[] = "title: no rules\nlogsource: {product: linux}\nfilter:\n  selection:\n    User: x\n"
+                              "  condition: selection\n";
+    static const char *const images[] = {"C:\\x\\rar.exe", "C:\\x\\mstsc.exe", "C:\\x\\7z.exe"};
+    (void)state;
+    for (int order = 0; order < 2; order++) {   /* the filter before the rules, and after */
+        cs_ruleset *rs = NULL;
+        errs e = {0};
+        assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+        if (order == 0) {
+            assert_int_equal(cs_ruleset_load_string(rs, "mf.yml", filter, strlen(filter), on_err, &e), CS_OK);
+        }
+        assert_int_equal(cs_ruleset_load_string(rs, "r.yml", rules, strlen(rules), on_err, &e), CS_OK);
+        if (order == 1) {
+            assert_int_equal(cs_ruleset_load_string(rs, "mf.yml", filter, strlen(filter), on_err, &e), CS_OK);
+        }
+        assert_int_equal(e.n, 0);
+        assert_int_equal(cs_ruleset_count(rs), 3);   /* the filter is not a rule */
+        assert_int_equal(cs_ruleset_filter_count(rs), 1);
+        for (int i = 0; i < 3; i++) {
+            cs_event *admin = ev_str("Image", images[i], "User", "adm_bob", NULL);
+            cs_event *user = ev_str("Image", images[i], "User", "bob", NULL);
+            assert_true(matches(rs, user));
+            assert_int_equal(matches(rs, admin), i == 2);   /* filtered on the two named rules only */
+            assert_int_equal(cs_rule_match(cs_ruleset_rule(rs, (size_t)i), admin), i == 2);
+            cs_event_free(admin);
+            cs_event_free(user);
+        }
+        {
+            cs_event *nothing = ev_str("User", "adm_bob", NULL);
+            assert_false(matches(rs, nothing));   /* a filter never matches on its own */
+            cs_event_free(nothing);
+        }
+        cs_ruleset_free(rs);
+    }
+    {
+        cs_ruleset *rs = NULL;
+        errs e = {0};
+        assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+        assert_int_equal(cs_ruleset_load_string(rs, "mf.yml", bad, strlen(bad), on_err, &e), CS_ERR_RULE);
+        assert_non_null(strstr(e.last, "mf.yml:3:"));
+        assert_non_null(strstr(e.last, "a filter needs 'rules'"));
+        assert_int_equal(cs_ruleset_filter_count(rs), 0);
+        cs_ruleset_free(rs);
+    }
+}
+
+/* The specification repository's filter examples load as filters. */
+static void test_meta_filter_spec_examples(void **state)
+{
+    const char *base = getenv("CS_SHARED_DATA");
+    char path[1024];
+    struct stat sb;
+    cs_ruleset *rs = NULL;
+    errs e = {0};
+    (void)state;
+    snprintf(path, sizeof path, "%s/sigma/sigma-specification/tests/schema/filter",
+             base != NULL && base[0] != '\0' ? base : "/work/shared/data");
+    if (stat(path, &sb) != 0) {
+        printf("%s not found (set CS_SHARED_DATA): skipped\n", path);
+        skip();
+    }
+    assert_int_equal(cs_ruleset_new(&rs), CS_OK);
+    assert_int_equal(cs_ruleset_load_path(rs, path, on_err, &e), CS_OK);
+    assert_int_equal(e.n, 0);
+    assert_int_equal(cs_ruleset_filter_count(rs), 2);
+    assert_int_equal(cs_ruleset_count(rs), 0);
+    cs_ruleset_free(rs);
+}
+
 static void test_prefilter_unit_ac(void **state)
 {
     setenv("CS_PREFILTER", "ac", 1);
@@ -2178,6 +2269,8 @@ int main(void)
         cmocka_unit_test(test_sigmahq_windows),
         cmocka_unit_test(test_prefilter_unit),
         cmocka_unit_test(test_prefilter_unit_ac),
+        cmocka_unit_test(test_meta_filters),
+        cmocka_unit_test(test_meta_filter_spec_examples),
         cmocka_unit_test(test_prefilter_sigmahq_equivalence),
         cmocka_unit_test(test_prefilter_sigmahq_equivalence_ac),
     };
