@@ -1124,7 +1124,8 @@ bool cs_rule_applies(const cs_rule *r, const cs_event *ev)
  * texts joined into one call), else one Aho-Corasick DFA (dense over byte
  * classes, ASCII lowercased), run over the text of every field of the event
  * that some witness came from (an item's field; message and event.original
- * for keywords); a hit marks the rules of the literal in a bitmap. There is
+ * for keywords; a field a parser cut from the message is skipped when the
+ * message is searched); a hit marks the rules of the literal in a bitmap. There is
  * one prefilter per route (the rules of one event logsource, below) and a
  * global one for events no route serves; all are rebuilt after a load, the
  * global one by the first match (pf_get), each route on its first event. */
@@ -1976,89 +1977,131 @@ static void pf_present(const prefilter *pf, cs_fid fid, uint64_t *hits)
     }
 }
 
+/* The texts of one event on their way through the automaton or Hyperscan. */
+typedef struct pfscan {
+    const prefilter *pf;
+    uint64_t *hits;
+    void *scratch;
+#ifdef CS_HAVE_HYPERSCAN
+    hs_ctx hc;
+    const unsigned char *one;  /* a lone text, scanned in place */
+    size_t onelen, jlen;
+    char join[2048];
+#endif
+} pfscan;
+
+/* One text; stable: it outlives the scan (not in the caller's buffer). */
+static bool pf_text(pfscan *st, const unsigned char *t, size_t len, bool stable)
+{
+    const prefilter *pf = st->pf;
+    uint32_t u = 0;
+#ifdef CS_HAVE_HYPERSCAN
+    if (pf->hs != NULL) {
+        /* small texts are joined (one scan call instead of one per field:
+         * the call, not the bytes, is what costs); a literal cannot
+         * straddle the separator, which is in none of them */
+        if (pf->hs_sep >= 0 && st->jlen + (st->one != NULL ? st->onelen + 1 : 0) + len + 1 <= sizeof st->join) {
+            if (st->jlen == 0 && st->one == NULL && stable) {
+                st->one = t;
+                st->onelen = len;
+                return true;
+            }
+            if (st->one != NULL) {
+                memcpy(st->join, st->one, st->onelen);
+                st->jlen = st->onelen;
+                st->join[st->jlen++] = (char)pf->hs_sep;
+                st->one = NULL;
+            }
+            memcpy(st->join + st->jlen, t, len);
+            st->jlen += len;
+            st->join[st->jlen++] = (char)pf->hs_sep;
+            return true;
+        }
+        return st->scratch != NULL && len <= UINT32_MAX &&
+               hs_scan(pf->hs, (const char *)t, (unsigned)len, 0, st->scratch, hs_hit, &st->hc) == HS_SUCCESS;
+    }
+#endif
+    for (size_t j = 0; j < len; j++) {
+        u = pf->delta[(size_t)u * pf->ncls + pf->cls[t[j]]];
+        if (pf->hot[u]) {
+            for (uint32_t x = u; x != PF_NONE; x = pf->dict[x]) {
+                const uint32_t *o = pf->outs + pf->out_start[x];
+                for (uint32_t k = 0; k < pf->out_len[x]; k++) {
+                    st->hits[o[k] / 64] |= (uint64_t)1 << (o[k] % 64);
+                }
+            }
+        }
+    }
+    return true;
+}
+
+static bool pf_field(pfscan *st, const cs_event *ev, const cs_field *f)
+{
+    char buf[64];
+    size_t len;
+    const unsigned char *t = (const unsigned char *)cs_field_text(ev, f, buf, sizeof buf, &len);
+    return t == NULL || pf_text(st, t, len, t != (const unsigned char *)buf);
+}
+
+#define PF_DEFER 32   /* fields held back because their text is in the message */
+
 /* Mark in hits the rules with a witness in ev; false when the scan could not
- * run (no Hyperscan scratch): the caller then evaluates every rule. */
+ * run (no Hyperscan scratch): the caller then evaluates every rule. A field
+ * a parser cut from the message (CS_FIELD_IN_MESSAGE) is searched only when
+ * the message itself was not: its literals would be found there anyway. */
 static bool pf_scan(const prefilter *pf, const cs_event *ev, uint64_t *hits, void *scratch)
 {
     const cs_field *fs = cs_event_fields(ev);
-    size_t nf = cs_event_nfields(ev);
-    const uint32_t nc = pf->ncls;
+    size_t nf = cs_event_nfields(ev), ndefer = 0;
+    const cs_field *defer[PF_DEFER];
+    bool msg_done = false;
     /* event.original wanted for keywords only: skipped when the event has a
      * message, which is what keyword search then reads (keyword_fid) */
     bool skip_orig = (pf->scan[CS_F_EVENT_ORIGINAL] & (PF_FIELD | PF_KEYWORD)) == PF_KEYWORD &&
                      keyword_fid(ev) == CS_F_MESSAGE;
+    pfscan st;
+    st.pf = pf;
+    st.hits = hits;
+    st.scratch = scratch;
 #ifdef CS_HAVE_HYPERSCAN
-    hs_ctx hc = {pf, hits};
-    char join[2048];
-    size_t jlen = 0, onelen = 0;
-    const unsigned char *one = NULL;
+    st.hc.pf = pf;
+    st.hc.hits = hits;
+    st.one = NULL;
+    st.onelen = st.jlen = 0;
 #endif
-    (void)scratch;
     for (size_t i = 0; i < nf; i++) {
-        char buf[64];
-        size_t len;
-        const unsigned char *t;
-        uint32_t u = 0;
-        if ((size_t)fs[i].id >= CS_FIELD_MAX || !pf->scan[fs[i].id]) {
+        const cs_field *f = &fs[i];
+        if ((size_t)f->id >= CS_FIELD_MAX || !pf->scan[f->id]) {
             continue;   /* no witness can come from this field */
         }
-        if (pf->scan[fs[i].id] & PF_PRESENT) {
-            pf_present(pf, fs[i].id, hits);
+        if (pf->scan[f->id] & PF_PRESENT) {
+            pf_present(pf, f->id, hits);
         }
-        if (!(pf->scan[fs[i].id] & (PF_FIELD | PF_KEYWORD)) || (skip_orig && fs[i].id == CS_F_EVENT_ORIGINAL)) {
+        if (!(pf->scan[f->id] & (PF_FIELD | PF_KEYWORD)) || (skip_orig && f->id == CS_F_EVENT_ORIGINAL)) {
             continue;
         }
-        t = (const unsigned char *)cs_field_text(ev, &fs[i], buf, sizeof buf, &len);
-        if (t == NULL) {
+        if ((f->flags & CS_FIELD_IN_MESSAGE) && f->type == CS_T_STR && ndefer < PF_DEFER) {
+            defer[ndefer++] = f;
             continue;
         }
-#ifdef CS_HAVE_HYPERSCAN
-        if (pf->hs != NULL) {
-            /* small texts are joined (one scan call instead of one per
-             * field: the call, not the bytes, is what costs); a literal
-             * cannot straddle the separator, which is in none of them */
-            if (pf->hs_sep >= 0 && jlen + (one != NULL ? onelen + 1 : 0) + len + 1 <= sizeof join) {
-                if (jlen == 0 && one == NULL && t != (const unsigned char *)buf) {
-                    one = t;   /* maybe the only text: scanned in place */
-                    onelen = len;
-                    continue;
-                }
-                if (one != NULL) {
-                    memcpy(join, one, onelen);
-                    jlen = onelen;
-                    join[jlen++] = (char)pf->hs_sep;
-                    one = NULL;
-                }
-                memcpy(join + jlen, t, len);
-                jlen += len;
-                join[jlen++] = (char)pf->hs_sep;
-                continue;
-            }
-            if (scratch == NULL || len > UINT32_MAX ||
-                hs_scan(pf->hs, (const char *)t, (unsigned)len, 0, scratch, hs_hit, &hc) != HS_SUCCESS) {
-                return false;
-            }
-            continue;
+        if (!pf_field(&st, ev, f)) {
+            return false;
         }
-#endif
-        for (size_t j = 0; j < len; j++) {
-            u = pf->delta[(size_t)u * nc + pf->cls[t[j]]];
-            if (pf->hot[u]) {
-                for (uint32_t x = u; x != PF_NONE; x = pf->dict[x]) {
-                    const uint32_t *o = pf->outs + pf->out_start[x];
-                    for (uint32_t k = 0; k < pf->out_len[x]; k++) {
-                        hits[o[k] / 64] |= (uint64_t)1 << (o[k] % 64);
-                    }
-                }
-            }
+        msg_done |= f->id == CS_F_MESSAGE;
+    }
+    for (size_t i = 0; !msg_done && i < ndefer; i++) {
+        if (!pf_field(&st, ev, defer[i])) {
+            return false;
         }
     }
 #ifdef CS_HAVE_HYPERSCAN
-    if (one != NULL && (scratch == NULL || hs_scan(pf->hs, (const char *)one, (unsigned)onelen, 0, scratch, hs_hit,
-                                                   &hc) != HS_SUCCESS)) {
+    if (pf->hs != NULL && st.one != NULL &&
+        (scratch == NULL || hs_scan(pf->hs, (const char *)st.one, (unsigned)st.onelen, 0, scratch, hs_hit, &st.hc) !=
+                                HS_SUCCESS)) {
         return false;
     }
-    if (jlen > 0 && (scratch == NULL || hs_scan(pf->hs, join, (unsigned)jlen, 0, scratch, hs_hit, &hc) != HS_SUCCESS)) {
+    if (pf->hs != NULL && st.jlen > 0 &&
+        (scratch == NULL || hs_scan(pf->hs, st.join, (unsigned)st.jlen, 0, scratch, hs_hit, &st.hc) != HS_SUCCESS)) {
         return false;
     }
 #endif

@@ -421,6 +421,13 @@ cs_rc cs_event_add_field(cs_event **ev, const cs_event *from, const cs_field *f)
     }
 }
 
+void cs_event_flag_last(cs_event *ev, uint8_t flags)
+{
+    if (ev != NULL && ev->nfields > 0) {
+        ((cs_field *)(void *)(ev + 1))[ev->nfields - 1].flags |= flags;
+    }
+}
+
 void cs_event_remove(cs_event *ev, cs_fid id)
 {
     cs_field *fs = (cs_field *)(void *)(ev + 1);

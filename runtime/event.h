@@ -27,10 +27,16 @@
 #define CS_EVENT_MAX_FIELDS 4096
 #define CS_EVENT_MAX_BYTES (64u * 1024u * 1024u)   /* arena cap: a hostile 10 MB line fits */
 
+/* CS_T_STR only: the text is a substring of this event's message field (set
+ * by a parser that cut it from there; a copy to another event drops it).
+ * The Sigma prefilter then finds its literals in the message and need not
+ * search the field again. */
+#define CS_FIELD_IN_MESSAGE 0x01
+
 typedef struct cs_field {
     cs_fid id;
     uint8_t type;        /* cs_type */
-    uint8_t reserved;
+    uint8_t flags;       /* CS_FIELD_* */
     uint32_t len;        /* CS_T_STR: byte length (excluding NUL) */
     union {
         int64_t i;       /* CS_T_INT, CS_T_TIME */
@@ -73,6 +79,8 @@ cs_rc cs_event_add_cstr(cs_event **ev, cs_fid id, const char *s);
 cs_rc cs_event_add_field(cs_event **ev, const cs_event *from, const cs_field *f);
 /* Remove every field with this id (keeps arena bytes; cheap). */
 void cs_event_remove(cs_event *ev, cs_fid id);
+/* OR flags (CS_FIELD_*) into the last field added. */
+void cs_event_flag_last(cs_event *ev, uint8_t flags);
 
 static inline size_t cs_event_nfields(const cs_event *ev)
 {

@@ -20,12 +20,19 @@ typedef struct span {
 typedef struct bld {
     cs_event *ev;
     cs_rc rc;
+    /* the bytes the event's message field holds (or will), when the parser
+     * knows: strings cut from there are flagged CS_FIELD_IN_MESSAGE */
+    const char *msg_lo, *msg_hi;
 } bld;
 
 static inline void add_str(bld *b, cs_fid id, const char *s, size_t n)
 {
     if (b->rc == CS_OK && id != CS_F_NONE) {
         b->rc = cs_event_add_str(&b->ev, id, s, n);
+        if (b->rc == CS_OK && b->msg_lo != NULL && id != CS_F_MESSAGE && (uintptr_t)s >= (uintptr_t)b->msg_lo &&
+            (uintptr_t)s + n <= (uintptr_t)b->msg_hi) {
+            cs_event_flag_last(b->ev, CS_FIELD_IN_MESSAGE);
+        }
     }
 }
 

@@ -580,7 +580,7 @@ static void parse(bld *b, const char *cef, size_t n, const cs_log_ctx *ctx, bool
 
 cs_rc cs_parse_cef(const char *line, size_t len, const cs_log_ctx *ctx, cs_event **out)
 {
-    bld b = {NULL, CS_OK};
+    bld b = {NULL, CS_OK, NULL, NULL};
     const char *cef;
     bool ok = false;
 

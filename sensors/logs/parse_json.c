@@ -774,7 +774,7 @@ static cs_rc build_unparsed(bld *b, const char *line, size_t len, const cs_log_c
 
 cs_rc cs_parse_json_line(const char *line, size_t len, const cs_log_ctx *ctx, cs_event **out)
 {
-    bld b = {NULL, CS_OK};
+    bld b = {NULL, CS_OK, NULL, NULL};
     cs_event *src = NULL;
     const char *product = NULL, *service = NULL;
     char path[64];

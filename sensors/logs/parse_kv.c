@@ -460,7 +460,7 @@ static void add_sigma_names(bld *b, const seen *st)
 
 cs_rc cs_parse_kv(const char *line, size_t len, const cs_log_ctx *ctx, cs_event **out)
 {
-    bld b = {NULL, CS_OK};
+    bld b = {NULL, CS_OK, NULL, NULL};
     pair pairs[MAX_PAIRS];
     size_t np;
     seen st;

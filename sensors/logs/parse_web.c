@@ -260,6 +260,7 @@ static cs_rc start(bld *b, const char *line, size_t len, const cs_log_ctx *ctx, 
     pthread_once(&names_once, intern_names);
     *out = NULL;
     b->rc = CS_OK;
+    b->msg_lo = b->msg_hi = NULL;
     if (line == NULL) {
         return cs_err_set(CS_ERR_INVAL, "NULL log line");
     }
@@ -517,6 +518,8 @@ cs_rc cs_parse_access(const char *line, size_t len, const cs_log_ctx *ctx, cs_ev
     if (rc != CS_OK) {
         return rc;
     }
+    b.msg_lo = line;   /* the message is the whole line (added last, below) */
+    b.msg_hi = line + len;
     if (!scan_access(line, len, &r)) {
         add_unparsed(&b, line, len);
         return finish(&b, line, len, ctx, CS_LOGFMT_ACCESS, "webserver", NULL, out);

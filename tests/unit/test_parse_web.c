@@ -186,6 +186,29 @@ static void test_access_combined(void **state)
     assert_string_equal(sv(ev, "citysoc.logsource.category"), "webserver");
     assert_false(has(ev, "citysoc.logsource.product"));
     assert_false(has(ev, "citysoc.logsource.service"));
+    /* strings cut from the line are flagged as inside the message (the
+     * prefilter relies on it): the flag never lies, and it is set where it can */
+    {
+        const cs_field *fs = cs_event_fields(ev);
+        size_t flagged = 0;
+        for (size_t i = 0; i < cs_event_nfields(ev); i++) {
+            if (fs[i].flags & CS_FIELD_IN_MESSAGE) {
+                char buf[64];
+                size_t len;
+                const char *t = cs_field_text(ev, &fs[i], buf, sizeof buf, &len);
+                assert_int_equal(fs[i].type, CS_T_STR);
+                assert_non_null(memmem(line, strlen(line), t, len));
+                flagged++;
+            }
+            if (fs[i].id == CS_F_URL_ORIGINAL || fs[i].id == CS_F_USER_AGENT_ORIGINAL) {
+                assert_true(fs[i].flags & CS_FIELD_IN_MESSAGE);
+            }
+            if (fs[i].id == CS_F_EVENT_CATEGORY || fs[i].id == CS_F_MESSAGE) {
+                assert_false(fs[i].flags & CS_FIELD_IN_MESSAGE);
+            }
+        }
+        assert_true(flagged >= 10);
+    }
     cs_event_free(ev);
 }
 

@@ -2088,6 +2088,34 @@ static void test_meta_filter_spec_examples(void **state)
     cs_ruleset_free(rs);
 }
 
+/* Fields a parser cut from the message are searched in the message when the
+ * route searches it, else on their own: both ways the rule is found. */
+static void test_prefilter_fields_in_message(void **state)
+{
+    static const char url_only[] = "title: u\nlogsource: {category: webserver}\ndetection:\n  s:\n"
+                                   "    url.original|contains: '/evil'\n  condition: s\n";
+    static const char with_kw[] = "---\ntitle: k\nlogsource: {category: webserver}\ndetection:\n"
+                                  "  k:\n    - 'zzzq'\n  condition: k\n";
+    const char *line = "203.0.113.5 - - [03/Mar/2024:10:00:00 +0000] \"GET /a/evil?x=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\"";
+    char both[512];
+    (void)state;
+    snprintf(both, sizeof both, "%s%s", url_only, with_kw);
+    for (int engine = 0; engine < 2; engine++) {
+        const char *yaml[] = {url_only, both};
+        if (engine == 1) {
+            setenv("CS_PREFILTER", "ac", 1);
+        }
+        for (int k = 0; k < 2; k++) {
+            cs_ruleset *rs = load_ok(yaml[k]);
+            cs_event *ev = parse_line(CS_LOGFMT_ACCESS, line);
+            assert_int_equal(pf_same(rs, ev), 1);
+            cs_event_free(ev);
+            cs_ruleset_free(rs);
+        }
+    }
+    unsetenv("CS_PREFILTER");
+}
+
 static void test_prefilter_unit_ac(void **state)
 {
     setenv("CS_PREFILTER", "ac", 1);
@@ -2269,6 +2297,7 @@ int main(void)
         cmocka_unit_test(test_sigmahq_windows),
         cmocka_unit_test(test_prefilter_unit),
         cmocka_unit_test(test_prefilter_unit_ac),
+        cmocka_unit_test(test_prefilter_fields_in_message),
         cmocka_unit_test(test_meta_filters),
         cmocka_unit_test(test_meta_filter_spec_examples),
         cmocka_unit_test(test_prefilter_sigmahq_equivalence),
