@@ -73,6 +73,7 @@ typedef struct cs_feed {
     size_t nlogs;
     size_t max_line;
     int tz_offset_s;
+    const struct cs_packet_opts *packet_opts;   /* NULL: defaults */
 } cs_feed;
 size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_stats *st);
 

@@ -6,14 +6,22 @@
 
 #include "../runtime/log.h"
 #include "../sensors/logs/logparse.h"
+#include "../sensors/packet/packet.h"
 #include "cli.h"
 
 #define MAX_ARGS 256
+
+/* long-only options */
+enum { OPT_NDPI_PROTOS = 256, OPT_NDPI_CATEGORIES, OPT_NDPI_RISKY, OPT_NDPI_JA3, OPT_NDPI_SHA1,
+       OPT_YARA, OPT_YARA_MAX_BYTES, OPT_YARA_TIMEOUT };
 
 static const char usage[] =
     "usage: citysoc replay [--pcap FILE]... [--log-format NAME] [--host NAME] [--log FILE]...\n"
     "                      [--max-line N] [--rules PATH]... [--inventory FILE] [--plugin SO]...\n"
     "                      [--events OUT]... [--alerts OUT]... [--db FILE] [-c CONFIG]\n"
+    "                      [--ndpi-protos FILE] [--ndpi-categories FILE] [--ndpi-risky-domains FILE]\n"
+    "                      [--ndpi-ja3 FILE] [--ndpi-sha1 FILE]\n"
+    "                      [--yara PATH]... [--yara-max-bytes N] [--yara-timeout S]\n"
     "\n"
     "Analyse captures and log files offline: every flow and log line becomes an\n"
     "ECS JSON event, Sigma rules and plugins raise alerts. OUT may be '-' for\n"
@@ -35,6 +43,15 @@ static const char usage[] =
     "  --alerts OUT       write every alert as one JSON line (final counts)\n"
     "  --db FILE          store alerts in this SQLite file\n"
     "  -c, --config FILE  take rules, inventory and plugins from a configuration\n"
+    "  --ndpi-protos FILE, --ndpi-categories FILE, --ndpi-risky-domains FILE,\n"
+    "  --ndpi-ja3 FILE, --ndpi-sha1 FILE\n"
+    "                     nDPI list files for the --pcap inputs, as ndpiReader's\n"
+    "                     -p, -c, -r, -j and -S take them\n"
+    "  --yara PATH        YARA rules (a file, or a directory of .yar/.yara files) to scan\n"
+    "                     the --pcap payloads with; one namespace per file\n"
+    "  --yara-max-bytes N scan the first N payload bytes of each flow direction\n"
+    "                     (default 4096, or inputs.yara.max_bytes)\n"
+    "  --yara-timeout S   give up a scan after S seconds (default 10)\n"
     "  -q, --quiet        only errors on stderr\n";
 
 typedef struct list {
@@ -97,15 +114,25 @@ int cs_cmd_replay(int argc, char **argv)
         {"db", required_argument, NULL, 'd'},     {"config", required_argument, NULL, 'c'},
         {"max-line", required_argument, NULL, 'm'}, {"host", required_argument, NULL, 'H'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"ndpi-protos", required_argument, NULL, OPT_NDPI_PROTOS},
+        {"ndpi-categories", required_argument, NULL, OPT_NDPI_CATEGORIES},
+        {"ndpi-risky-domains", required_argument, NULL, OPT_NDPI_RISKY},
+        {"ndpi-ja3", required_argument, NULL, OPT_NDPI_JA3},
+        {"ndpi-sha1", required_argument, NULL, OPT_NDPI_SHA1},
+        {"yara", required_argument, NULL, OPT_YARA},
+        {"yara-max-bytes", required_argument, NULL, OPT_YARA_MAX_BYTES},
+        {"yara-timeout", required_argument, NULL, OPT_YARA_TIMEOUT},
         {NULL, 0, NULL, 0},
     };
-    list pcaps = {0}, logs = {0}, rules = {0}, plugins = {0}, events = {0}, alerts = {0};
+    list pcaps = {0}, logs = {0}, rules = {0}, plugins = {0}, events = {0}, alerts = {0}, yara = {0};
+    long yara_max = 0, yara_timeout = 0;
     const char *log_format = "auto";
     const char *formats[MAX_ARGS];
     const char *hosts[MAX_ARGS];
     const char *log_host = NULL;
     long max_line = 65536;
     cs_feed feed;
+    cs_packet_opts pko;
     const char *inventory = NULL;
     const char *db = NULL;
     const char *config = NULL;
@@ -121,6 +148,7 @@ int cs_cmd_replay(int argc, char **argv)
     cs_rc rc;
 
     memset(&po, 0, sizeof po);
+    memset(&pko, 0, sizeof pko);
     memset(&eng, 0, sizeof eng);
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
@@ -177,6 +205,34 @@ int cs_cmd_replay(int argc, char **argv)
             break;
         case 'c':
             config = optarg;
+            break;
+        case OPT_NDPI_PROTOS:
+            pko.ndpi_protos_file = optarg;
+            break;
+        case OPT_NDPI_CATEGORIES:
+            pko.ndpi_categories_file = optarg;
+            break;
+        case OPT_NDPI_RISKY:
+            pko.ndpi_risky_domains_file = optarg;
+            break;
+        case OPT_NDPI_JA3:
+            pko.ndpi_ja3_file = optarg;
+            break;
+        case OPT_NDPI_SHA1:
+            pko.ndpi_sha1_file = optarg;
+            break;
+        case OPT_YARA:
+            r = push(&yara, optarg, "--yara");
+            break;
+        case OPT_YARA_MAX_BYTES:
+            if (!cs_cli_parse_long("--yara-max-bytes", optarg, 1, 64L * 1024 * 1024, &yara_max)) {
+                return CS_EXIT_USAGE;
+            }
+            break;
+        case OPT_YARA_TIMEOUT:
+            if (!cs_cli_parse_long("--yara-timeout", optarg, 1, 3600, &yara_timeout)) {
+                return CS_EXIT_USAGE;
+            }
             break;
         case 'q':
             quiet = true;
@@ -247,6 +303,17 @@ int cs_cmd_replay(int argc, char **argv)
     feed.nlogs = logs.n;
     feed.max_line = (size_t)max_line;
     feed.tz_offset_s = cfg != NULL ? cfg->tz_offset_s : 0;
+    /* YARA: the command line wins over inputs.yara of the configuration. */
+    if (yara.n > 0) {
+        pko.yara_rules = (const char *const *)yara.v;
+        pko.nyara_rules = yara.n;
+    } else if (cfg != NULL) {
+        pko.yara_rules = (const char *const *)cfg->yara_rules;
+        pko.nyara_rules = cfg->nyara_rules;
+    }
+    pko.yara_max_bytes = yara_max > 0 ? (size_t)yara_max : cfg != NULL ? (size_t)cfg->yara_max_bytes : 0;
+    pko.yara_timeout_s = yara_timeout > 0 ? (int)yara_timeout : cfg != NULL ? (int)cfg->yara_timeout_s : 0;
+    feed.packet_opts = &pko;
     failed = cs_feed_inputs(&feed, cs_pipeline_submit, eng.pipeline, &ist);
     rc = cs_pipeline_finish(eng.pipeline);
     if (rc != CS_OK) {

@@ -19,6 +19,7 @@
 
 #include "../runtime/log.h"
 #include "../sensors/logs/collect.h"
+#include "../sensors/packet/packet.h"
 #include "../ui/http.h"
 #include "cli.h"
 
@@ -52,6 +53,7 @@ static void *inputs_main(void *arg)
     const char **formats = calloc(r->cfg->nlogs + 1, sizeof *formats);
     const char **hosts = calloc(r->cfg->nlogs + 1, sizeof *hosts);
     cs_feed feed;
+    cs_packet_opts pko;
     size_t failed;
     if (logs == NULL || formats == NULL || hosts == NULL) {
         free(logs);
@@ -76,6 +78,12 @@ static void *inputs_main(void *arg)
     feed.nlogs = r->cfg->nlogs;
     feed.max_line = (size_t)r->cfg->max_line;
     feed.tz_offset_s = r->cfg->tz_offset_s;
+    memset(&pko, 0, sizeof pko);
+    pko.yara_rules = (const char *const *)r->cfg->yara_rules;
+    pko.nyara_rules = r->cfg->nyara_rules;
+    pko.yara_max_bytes = (size_t)r->cfg->yara_max_bytes;
+    pko.yara_timeout_s = (int)r->cfg->yara_timeout_s;
+    feed.packet_opts = &pko;
     failed = cs_feed_inputs(&feed, cs_pipeline_submit, r->eng.pipeline, &r->ist);
     free(logs);
     free(formats);

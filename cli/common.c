@@ -12,6 +12,7 @@
 #include "../runtime/log.h"
 #include "../sensors/logs/collect.h"
 #include "../sensors/packet/packet.h"
+#include "../sensors/packet/yara_scan.h"
 
 void cs_cli_error(const char *fmt, ...)
 {
@@ -177,11 +178,16 @@ cs_rc cs_engine_open(cs_engine *e, const cs_config *cfg, char **rule_paths, size
         goto fail;
     }
     if (cfg != NULL && (cfg->geoip_city != NULL || cfg->geoip_asn != NULL)) {
-        if ((rc = cs_geoip_open(cfg->geoip_city, cfg->geoip_asn, &e->geoip)) != CS_OK) {
+        rc = cs_geoip_open(cfg->geoip_city, cfg->geoip_asn, &e->geoip);
+        if (rc == CS_ERR_IO && cfg->geoip_optional) {
+            CS_WARN("geoip", "%s; going on without GeoIP (geoip.optional)", cs_err_msg());
+        } else if (rc != CS_OK) {
             goto fail;
+        } else {
+            CS_INFO("geoip", "enriching with%s%s%s%s", cfg->geoip_city ? " " : "",
+                    cfg->geoip_city ? cfg->geoip_city : "", cfg->geoip_asn ? " " : "",
+                    cfg->geoip_asn ? cfg->geoip_asn : "");
         }
-        CS_INFO("geoip", "enriching with%s%s%s%s", cfg->geoip_city ? " " : "", cfg->geoip_city ? cfg->geoip_city : "",
-                cfg->geoip_asn ? " " : "", cfg->geoip_asn ? cfg->geoip_asn : "");
     }
     o.rules = e->rules;
     o.correlations = e->correlations;
@@ -248,10 +254,29 @@ void cs_engine_close(cs_engine *e)
 size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_stats *st)
 {
     size_t failed = 0;
+    size_t pcaps = f->npcaps;
+    cs_packet_opts po;
+    cs_yara_rules *yr = NULL;
     memset(st, 0, sizeof *st);
-    for (size_t i = 0; i < f->npcaps; i++) {
+    if (f->packet_opts != NULL) {
+        po = *f->packet_opts;
+    } else {
+        memset(&po, 0, sizeof po);
+    }
+    if (pcaps > 0 && po.yara_compiled == NULL && po.nyara_rules > 0) {
+        /* Compile the YARA rules once for all captures. */
+        if (cs_yara_compile(po.yara_rules, po.nyara_rules, &yr) != CS_OK) {
+            cs_cli_error("%s", cs_err_msg());
+            failed += pcaps;   /* no capture runs without the rules asked for */
+            pcaps = 0;
+        } else {
+            po.yara_compiled = yr;
+            CS_INFO("yara", "%zu rules compiled from %zu files", cs_yara_rules_count(yr), cs_yara_rules_files(yr));
+        }
+    }
+    for (size_t i = 0; i < pcaps; i++) {
         cs_packet_stats ps;
-        cs_rc rc = cs_packet_replay_file(f->pcaps[i], NULL, sink, ud, &ps);
+        cs_rc rc = cs_packet_replay_file(f->pcaps[i], &po, sink, ud, &ps);
         st->packets += ps.packets;
         st->flows += ps.flows_emitted;
         if (rc != CS_OK) {
@@ -260,8 +285,14 @@ size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_s
         } else {
             CS_INFO("packet", "%s: %llu packets, %llu flows", f->pcaps[i], (unsigned long long)ps.packets,
                     (unsigned long long)ps.flows_emitted);
+            if (po.yara_compiled != NULL) {
+                CS_INFO("yara", "%s: %llu scans (%llu bytes), %llu matches, %llu timeouts", f->pcaps[i],
+                        (unsigned long long)ps.yara_scans, (unsigned long long)ps.yara_bytes,
+                        (unsigned long long)ps.yara_matches, (unsigned long long)ps.yara_timeouts);
+            }
         }
     }
+    cs_yara_rules_free(yr);
     for (size_t i = 0; i < f->nlogs; i++) {
         cs_collect_file_stats ls;
         cs_rc rc = cs_collect_file(f->logs[i], f->formats[i], f->hosts ? f->hosts[i] : NULL, f->max_line, f->tz_offset_s, sink, ud, &ls);

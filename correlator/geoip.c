@@ -53,6 +53,8 @@ static const side_fields k_sides[] = {
 
 /* Record paths (GeoIP2/GeoLite2 layouts), NULL-terminated for MMDB_aget_value. */
 static const char *const k_country_iso[] = {"country", "iso_code", NULL};
+/* ip-location-db (CC0, what the demo installs) keeps a flat record */
+static const char *const k_country_code[] = {"country_code", NULL};
 static const char *const k_country_name[] = {"country", "names", "en", NULL};
 static const char *const k_city_name[] = {"city", "names", "en", NULL};
 static const char *const k_latitude[] = {"location", "latitude", NULL};
@@ -64,17 +66,19 @@ static const char *const k_as_org[] = {"autonomous_system_organization", NULL};
 
 /* Plausible database_type for the slot. Names are MaxMind's ("GeoIP2-City",
  * "GeoLite2-Country", "GeoLite2-ASN", ...) and compatible vendors' ("DBIP-City-
- * Lite"); Enterprise and ISP files carry the same keys as City and ASN. */
+ * Lite", ip-location-db's "country ipvAll" / "asn ipvAll"), compared
+ * case-insensitively; Enterprise and ISP files carry the same keys as City
+ * and ASN. */
 static bool type_fits(const char *type, bool want_asn)
 {
     if (type == NULL) {
         return false;
     }
     if (want_asn) {
-        return strstr(type, "ASN") != NULL || strstr(type, "ISP") != NULL;
+        return strcasestr(type, "ASN") != NULL || strcasestr(type, "ISP") != NULL;
     }
-    return strstr(type, "City") != NULL || strstr(type, "Country") != NULL ||
-           strstr(type, "Enterprise") != NULL;
+    return strcasestr(type, "City") != NULL || strcasestr(type, "Country") != NULL ||
+           strcasestr(type, "Enterprise") != NULL;
 }
 
 static cs_rc open_db(geo_db *db, const char *path, bool want_asn)
@@ -344,6 +348,9 @@ static cs_rc enrich_geo(const geo_db *db, cs_event **ev, const side_fields *sf, 
         return rc;
     }
     rc = add_value(ev, sf->country_iso, &lk, k_country_iso);
+    if (rc == CS_OK) {
+        rc = add_value(ev, sf->country_iso, &lk, k_country_code);   /* no-op once set */
+    }
     if (rc == CS_OK) {
         rc = add_value(ev, sf->country_name, &lk, k_country_name);
     }

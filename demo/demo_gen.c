@@ -873,6 +873,23 @@ static void ssh_brute_force(gen *g, int64_t t0)
     }
 }
 
+/* Three password guesses against the population database from abroad:
+ * 45.33.32.156 is scanme.nmap.org (United States), the address the Nmap
+ * project offers for such tests; with GeoIP (tools/citysoc-setup demo
+ * fetches a CC0 country database) the rule on population-database access
+ * from outside the country fires on it. Log lines only, and no randomness,
+ * so the rest of the scenario keeps its bytes. */
+static void ssh_probe_abroad(gen *g, int64_t t0)
+{
+    static const char *const users[3] = { "postgres", "root", "admin" };
+    int i;
+    for (i = 0; i < 3; i++) {
+        log_line(g, K_AUTH, t0 + SEC(7 * i), "popdb01",
+                 "sshd[%u]: Failed password for %s from 45.33.32.156 port %u ssh2", 3101u + (unsigned)i,
+                 users[i], 51514u + 3u * (unsigned)i);
+    }
+}
+
 /* The administrator hanh logs into popdb01 with a key and checks postgres
  * with sudo twice; each command is typed (echoed keystrokes), then runs. */
 static void ssh_admin_session(gen *g, int64_t t)
@@ -1231,6 +1248,7 @@ cs_rc cs_demo_generate(const char *dir, int64_t start_us)
     web_attack(&g, SEC(1200));
     cron_logs(&g);
     syslog_lines(&g);
+    ssh_probe_abroad(&g, SEC(1500));
     if ((rc = g.rc) == CS_OK) {
         rc = write_files(&g, dir);
     }

@@ -5,7 +5,8 @@
  *   store:     { path: citysoc.db }
  *   rules:     [ path, ... ]
  *   inventory: path
- *   inputs:    { pcap: [path...], logs: [ {path, format} ... ] }
+ *   inputs:    { pcap: [path...], logs: [ {path, format} ... ],
+ *                yara: { rules: [path...], max_bytes: n, timeout: seconds } }
  *   plugins:   { dir: path, load: [ {name | path, config: {...}} ... ] }
  *   http:      { listen: 127.0.0.1, port: 8088, static_dir: path }
  *   alerts:    { aggregate_window: seconds }
@@ -324,10 +325,36 @@ static bool parse_tz(const char *s, int *out)
     return true;
 }
 
+static cs_rc load_yara(cs_config *c, const cs_yaml_node *v)
+{
+    static const char *const keys[] = {"rules", "max_bytes", "timeout", NULL};
+    const cs_yaml_node *w;
+    cs_rc rc = cs_config_check_keys(c->yaml, v, "inputs.yara", keys);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if ((w = cs_yaml_get(v, "rules")) == NULL || cs_yaml_is_null(w)) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.yara needs rules (YARA rule files or directories)", c->path,
+                          v->line);
+    }
+    if ((rc = path_list(c, w, &c->yara_rules, &c->nyara_rules)) != CS_OK) {
+        return rc;
+    }
+    if ((w = cs_yaml_get(v, "max_bytes")) != NULL &&
+        (rc = cs_yaml_int(c->yaml, w, 1, 64 * 1024 * 1024, &c->yara_max_bytes)) != CS_OK) {
+        return rc;
+    }
+    if ((w = cs_yaml_get(v, "timeout")) != NULL &&
+        (rc = cs_yaml_int(c->yaml, w, 1, 3600, &c->yara_timeout_s)) != CS_OK) {
+        return rc;
+    }
+    return CS_OK;
+}
+
 static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
 {
     static const char *const keys[] = {"pcap", "logs", "tail", "syslog", "stdin", "max_line",
-                                       "state_dir", "syslog_timezone", NULL};
+                                       "state_dir", "syslog_timezone", "yara", NULL};
     const cs_yaml_node *v;
     cs_rc rc = cs_config_check_keys(c->yaml, n, "inputs", keys);
     if (rc != CS_OK) {
@@ -338,6 +365,9 @@ static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
         return rc;
     }
     if ((v = cs_yaml_get(n, "logs")) != NULL && !cs_yaml_is_null(v) && (rc = load_logs(c, v)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "yara")) != NULL && !cs_yaml_is_null(v) && (rc = load_yara(c, v)) != CS_OK) {
         return rc;
     }
     if ((v = cs_yaml_get(n, "tail")) != NULL && !cs_yaml_is_null(v) && (rc = load_tails(c, v)) != CS_OK) {
@@ -481,7 +511,7 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
     static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "rule_placeholders",
                                        "inventory", "geoip", "inputs", "plugins", "http", "alerts", "pipeline",
                                        NULL};
-    static const char *const geoip_keys[] = {"city", "asn", NULL};
+    static const char *const geoip_keys[] = {"city", "asn", "optional", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
     static const char *const alert_keys[] = {"aggregate_window", NULL};
@@ -539,6 +569,9 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
         }
         if ((w = cs_yaml_get(v, "asn")) != NULL && !cs_yaml_is_null(w) &&
             (rc = path_value(c, w, &c->geoip_asn)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "optional")) != NULL && (rc = cs_yaml_bool(c->yaml, w, &c->geoip_optional)) != CS_OK) {
             return rc;
         }
     }
@@ -664,6 +697,10 @@ void cs_config_free(cs_config *c)
         free(c->pcaps[i]);
     }
     free(c->pcaps);
+    for (size_t i = 0; i < c->nyara_rules; i++) {
+        free(c->yara_rules[i]);
+    }
+    free(c->yara_rules);
     for (size_t i = 0; i < c->nlogs; i++) {
         free(c->logs[i].path);
         free(c->logs[i].format);

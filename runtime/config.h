@@ -68,8 +68,14 @@ typedef struct cs_config {
     char *inventory_path;     /* may be NULL */
     char *geoip_city;         /* geoip.city: a City or Country MaxMind DB, may be NULL */
     char *geoip_asn;          /* geoip.asn: an ASN MaxMind DB, may be NULL */
+    bool geoip_optional;      /* geoip.optional: a missing file is a warning, not an error */
     char **pcaps;
     size_t npcaps;
+    /* inputs.yara: YARA scanning of the pcap inputs' payloads (packet.h) */
+    char **yara_rules;         /* rule files or directories; none: no scanning */
+    size_t nyara_rules;
+    int64_t yara_max_bytes;    /* first N payload bytes per flow direction; 0 = default (4096) */
+    int64_t yara_timeout_s;    /* per scan; 0 = default (10) */
     cs_log_input *logs;        /* read once, from the start */
     size_t nlogs;
     cs_tail_input *tails;      /* followed: rotation, offsets kept in state_dir */

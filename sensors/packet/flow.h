@@ -21,6 +21,8 @@
 
 #include "ndpi_wrap.h"
 
+struct cs_yara_buf;
+
 typedef struct cs_flow_key {
     uint8_t a[16];       /* lower endpoint address (IPv4: first 4 bytes) */
     uint8_t b[16];
@@ -62,6 +64,8 @@ typedef struct cs_flow {
     uint8_t in_age;          /* on the age list = the current record has packets */
     uint8_t end_reason;      /* cs_flow_end once closing */
     uint8_t icmp_type, icmp_code, icmp_side;   /* first ICMP packet, for the Community ID */
+    uint8_t yara_done;       /* bit per key side whose payload was scanned (or needs no scan) */
+    struct cs_yara_buf *yara_buf[2];   /* first payload bytes per key side, until scanned (yara_scan.h) */
     cs_dpi_flow dpi;
 } cs_flow;
 
@@ -85,7 +89,8 @@ typedef struct cs_flow_table {
 } cs_flow_table;
 
 cs_rc cs_flow_table_init(cs_flow_table *t, uint32_t max_flows);
-/* Frees the table's memory only; callers release per-flow nDPI state first. */
+/* Frees the table's memory only; callers release per-flow nDPI state and
+ * YARA buffers first. */
 void cs_flow_table_free(cs_flow_table *t);
 
 uint32_t cs_flow_hash(const cs_flow_key *k);

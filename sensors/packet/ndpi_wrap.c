@@ -16,7 +16,10 @@
  * length caps and never assumed to be NUL-terminated beyond their buffers.
  *
  * nDPI's flow union (protos.*) is only read for the protocol family that owns
- * it (DNS fields for DNS, TLS fields for TLS/QUIC/DTLS ...).
+ * it (DNS fields for DNS, TLS fields for TLS/QUIC/DTLS, SSH, DHCP).
+ *
+ * Risks are the ones ndpiReader prints: nDPI's flow risks plus the URL check
+ * (ndpi_validate_url) ndpiReader runs on HTTP flows when it prints them.
  */
 #include "ndpi_wrap.h"
 
@@ -42,24 +45,36 @@
 #define URL_MAX 2048
 #define UA_MAX 512
 #define JA3_MAX 32
+#define DN_MAX 1024            /* certificate subject/issuer, as nDPI formats them */
+#define READER_URL_MAX 256     /* sizeof(ndpi_flow_info.http.url) in ndpiReader */
 
 enum {
     META_DNS = 1,
     META_TLS = 2,
     META_HTTP = 4,
     META_DNS_RCODE = 8,
+    META_SSH = 16,
+    META_DHCP = 32,
+    META_TLS_CERT = 64,   /* not_before/not_after are set */
+};
+
+/* The copied strings, back to back in cs_dpi_meta.str (not NUL-terminated). */
+enum {
+    S_HOST, S_URL, S_UA, S_JA3C, S_JA3S, S_SUBJECT, S_ISSUER,
+    S_SSH_CLIENT, S_SSH_SERVER, S_HASSH_C, S_HASSH_S, S_DHCP_FP, S_DHCP_CLASS,
+    S_COUNT
 };
 
 struct cs_dpi_meta {
+    uint32_t not_before, not_after;   /* certificate validity, Unix seconds */
     uint16_t dns_qtype;
     uint16_t http_status;
     uint16_t tls_version;
-    uint16_t host_len, url_len, ua_len;
-    uint8_t ja3c_len, ja3s_len;
+    uint16_t len[S_COUNT];
     uint8_t dns_rcode;
     uint8_t http_method;
     uint8_t kind;        /* META_* bits */
-    char str[];          /* host | url | ua | ja3c | ja3s, back to back, not NUL-terminated */
+    char str[];
 };
 
 struct cs_dpi {
@@ -201,17 +216,34 @@ static size_t bounded_len(const char *s, size_t max)
 /* Copy what the event needs out of the nDPI flow. */
 static void copy_result(cs_dpi_flow *f, const struct ndpi_flow_struct *nf)
 {
-    size_t host_len = bounded_len(nf->host_server_name, HOST_MAX - 1);
-    size_t url_len = bounded_len(nf->http.url, URL_MAX);
-    size_t ua_len = bounded_len(nf->http.user_agent, UA_MAX);
-    size_t ja3c_len = 0;
-    size_t ja3s_len = 0;
+    const char *src[S_COUNT] = {0};
+    size_t len[S_COUNT] = {0};
+    size_t total = 0;
     uint8_t kind = 0;
     cs_dpi_meta *m;
     char *w;
 
     f->confidence = (uint8_t)nf->confidence;
     f->risk = nf->risk;
+    src[S_HOST] = nf->host_server_name;
+    len[S_HOST] = bounded_len(nf->host_server_name, HOST_MAX - 1);
+    src[S_URL] = nf->http.url;
+    len[S_URL] = bounded_len(nf->http.url, URL_MAX);
+    src[S_UA] = nf->http.user_agent;
+    len[S_UA] = bounded_len(nf->http.user_agent, UA_MAX);
+    if (is_proto(f, NDPI_PROTOCOL_HTTP) && len[S_URL] > 0) {
+        /* ndpiReader's URL check, done when it prints the flow (ndpi_validate_url on
+         * its 256-byte copy of the URL): part of the risks it reports. */
+        char url[READER_URL_MAX];
+        ndpi_risk_enum r;
+        size_t n = len[S_URL] < sizeof url - 1 ? len[S_URL] : sizeof url - 1;
+        memcpy(url, nf->http.url, n);
+        url[n] = '\0';
+        r = ndpi_validate_url(url);
+        if (r != NDPI_NO_RISK && r < NDPI_MAX_RISK) {
+            f->risk |= 1ull << r;
+        }
+    }
     if (is_proto(f, NDPI_PROTOCOL_DNS) || is_proto(f, NDPI_PROTOCOL_MDNS) ||
         is_proto(f, NDPI_PROTOCOL_LLMNR)) {
         kind |= META_DNS;
@@ -223,27 +255,51 @@ static void copy_result(cs_dpi_flow *f, const struct ndpi_flow_struct *nf)
                is_proto(f, NDPI_PROTOCOL_DTLS) || is_proto(f, NDPI_PROTOCOL_MAIL_IMAPS) ||
                is_proto(f, NDPI_PROTOCOL_MAIL_POPS) || is_proto(f, NDPI_PROTOCOL_MAIL_SMTPS)) {
         kind |= META_TLS;
-        ja3c_len = strnlen(nf->protos.tls_quic.ja3_client, JA3_MAX);
-        ja3s_len = strnlen(nf->protos.tls_quic.ja3_server, JA3_MAX);
+        src[S_JA3C] = nf->protos.tls_quic.ja3_client;
+        len[S_JA3C] = strnlen(nf->protos.tls_quic.ja3_client, JA3_MAX);
+        src[S_JA3S] = nf->protos.tls_quic.ja3_server;
+        len[S_JA3S] = strnlen(nf->protos.tls_quic.ja3_server, JA3_MAX);
+        src[S_SUBJECT] = nf->protos.tls_quic.subjectDN;
+        len[S_SUBJECT] = bounded_len(nf->protos.tls_quic.subjectDN, DN_MAX);
+        src[S_ISSUER] = nf->protos.tls_quic.issuerDN;
+        len[S_ISSUER] = bounded_len(nf->protos.tls_quic.issuerDN, DN_MAX);
+        if (nf->protos.tls_quic.notBefore != 0 || nf->protos.tls_quic.notAfter != 0) {
+            kind |= META_TLS_CERT;
+        }
+    } else if (is_proto(f, NDPI_PROTOCOL_SSH)) {
+        kind |= META_SSH;
+        src[S_SSH_CLIENT] = nf->protos.ssh.client_signature;
+        len[S_SSH_CLIENT] = strnlen(nf->protos.ssh.client_signature, sizeof nf->protos.ssh.client_signature);
+        src[S_SSH_SERVER] = nf->protos.ssh.server_signature;
+        len[S_SSH_SERVER] = strnlen(nf->protos.ssh.server_signature, sizeof nf->protos.ssh.server_signature);
+        src[S_HASSH_C] = nf->protos.ssh.hassh_client;
+        len[S_HASSH_C] = strnlen(nf->protos.ssh.hassh_client, sizeof nf->protos.ssh.hassh_client);
+        src[S_HASSH_S] = nf->protos.ssh.hassh_server;
+        len[S_HASSH_S] = strnlen(nf->protos.ssh.hassh_server, sizeof nf->protos.ssh.hassh_server);
+        len[S_HOST] = 0;   /* nDPI puts the client banner there too */
+    } else if (is_proto(f, NDPI_PROTOCOL_DHCP)) {
+        kind |= META_DHCP;
+        src[S_DHCP_FP] = nf->protos.dhcp.fingerprint;
+        len[S_DHCP_FP] = strnlen(nf->protos.dhcp.fingerprint, sizeof nf->protos.dhcp.fingerprint);
+        src[S_DHCP_CLASS] = nf->protos.dhcp.class_ident;
+        len[S_DHCP_CLASS] = strnlen(nf->protos.dhcp.class_ident, sizeof nf->protos.dhcp.class_ident);
     }
-    if (url_len > 0 || ua_len > 0 || nf->http.method != NDPI_HTTP_METHOD_UNKNOWN ||
+    if (len[S_URL] > 0 || len[S_UA] > 0 || nf->http.method != NDPI_HTTP_METHOD_UNKNOWN ||
         nf->http.response_status_code != 0) {
         kind |= META_HTTP;
     }
-    if (kind == 0 && host_len == 0) {
+    for (int i = 0; i < S_COUNT; i++) {
+        total += len[i];
+    }
+    if (kind == 0 && total == 0) {
         return;
     }
-    m = malloc(sizeof *m + host_len + url_len + ua_len + ja3c_len + ja3s_len);
+    m = malloc(sizeof *m + total);
     if (m == NULL) {
         return;   /* metadata is best effort; the flow record still goes out */
     }
     memset(m, 0, sizeof *m);
     m->kind = kind;
-    m->host_len = (uint16_t)host_len;
-    m->url_len = (uint16_t)url_len;
-    m->ua_len = (uint16_t)ua_len;
-    m->ja3c_len = (uint8_t)ja3c_len;
-    m->ja3s_len = (uint8_t)ja3s_len;
     if (kind & META_DNS) {
         m->dns_qtype = nf->protos.dns.query_type;
         m->dns_rcode = nf->protos.dns.reply_code;
@@ -251,22 +307,20 @@ static void copy_result(cs_dpi_flow *f, const struct ndpi_flow_struct *nf)
     if (kind & META_TLS) {
         m->tls_version = nf->protos.tls_quic.ssl_version;
     }
+    if (kind & META_TLS_CERT) {
+        m->not_before = nf->protos.tls_quic.notBefore;
+        m->not_after = nf->protos.tls_quic.notAfter;
+    }
     m->http_method = (uint8_t)nf->http.method;
     m->http_status = nf->http.response_status_code;
     w = m->str;
-    memcpy(w, nf->host_server_name, host_len);
-    w += host_len;
-    if (url_len > 0) {
-        memcpy(w, nf->http.url, url_len);
-        w += url_len;
+    for (int i = 0; i < S_COUNT; i++) {
+        m->len[i] = (uint16_t)len[i];
+        if (len[i] > 0) {
+            memcpy(w, src[i], len[i]);
+            w += len[i];
+        }
     }
-    if (ua_len > 0) {
-        memcpy(w, nf->http.user_agent, ua_len);
-        w += ua_len;
-    }
-    memcpy(w, nf->protos.tls_quic.ja3_client, ja3c_len);
-    w += ja3c_len;
-    memcpy(w, nf->protos.tls_quic.ja3_server, ja3s_len);
     f->meta = m;
 }
 
@@ -458,6 +512,130 @@ static void url_target(const char *url, size_t len, const char *host, size_t hle
     *outlen = len - off;
 }
 
+static const char *slot(const cs_dpi_meta *m, int i)
+{
+    const char *s = m->str;
+    for (int k = 0; k < i; k++) {
+        s += m->len[k];
+    }
+    return s;
+}
+
+static cs_rc add_slot(cs_event **ev, cs_fid id, const cs_dpi_meta *m, int i)
+{
+    return m->len[i] > 0 ? cs_event_add_str(ev, id, slot(m, i), m->len[i]) : CS_OK;
+}
+
+/* HASSH as the usual lower-case hex (nDPI prints it upper-case). */
+static cs_rc add_hex_lower(cs_event **ev, cs_fid id, const cs_dpi_meta *m, int i)
+{
+    char buf[64];
+    const char *s = slot(m, i);
+    size_t n = m->len[i] < sizeof buf ? m->len[i] : sizeof buf;
+    if (n == 0) {
+        return CS_OK;
+    }
+    for (size_t k = 0; k < n; k++) {
+        buf[k] = (char)(s[k] >= 'A' && s[k] <= 'F' ? s[k] - 'A' + 'a' : s[k]);
+    }
+    return cs_event_add_str(ev, id, buf, n);
+}
+
+/* The protocol metadata fields of one flow. */
+static cs_rc add_meta(const cs_dpi_meta *m, cs_event **ev)
+{
+    char name[128];
+    char tmp[64];
+    const char *s;
+    cs_rc rc = CS_OK;
+
+    if (m->kind & META_DNS) {
+        if ((rc = add_slot(ev, CS_F_DNS_QUESTION_NAME, m, S_HOST)) != CS_OK) {
+            return rc;
+        }
+        if (m->dns_qtype != 0) {
+            s = dns_type_name(m->dns_qtype);
+            if (s == NULL) {
+                snprintf(tmp, sizeof tmp, "%u", (unsigned)m->dns_qtype);
+                s = tmp;
+            }
+            if ((rc = cs_event_add_cstr(ev, CS_F_DNS_QUESTION_TYPE, s)) != CS_OK) {
+                return rc;
+            }
+        }
+        if (m->kind & META_DNS_RCODE) {
+            s = dns_rcode_name(m->dns_rcode);
+            if (s == NULL) {
+                snprintf(tmp, sizeof tmp, "%u", (unsigned)m->dns_rcode);
+                s = tmp;
+            }
+            if ((rc = cs_event_add_cstr(ev, CS_F_DNS_RESPONSE_CODE, s)) != CS_OK) {
+                return rc;
+            }
+        }
+    } else if (m->kind & META_TLS) {
+        if ((rc = add_slot(ev, CS_F_TLS_CLIENT_SERVER_NAME, m, S_HOST)) != CS_OK ||
+            (rc = add_slot(ev, CS_F_TLS_CLIENT_JA3, m, S_JA3C)) != CS_OK ||
+            (rc = add_slot(ev, CS_F_TLS_SERVER_JA3S, m, S_JA3S)) != CS_OK ||
+            (rc = add_slot(ev, CS_F_TLS_SERVER_SUBJECT, m, S_SUBJECT)) != CS_OK ||
+            (rc = add_slot(ev, CS_F_TLS_SERVER_ISSUER, m, S_ISSUER)) != CS_OK) {
+            return rc;
+        }
+        if ((m->kind & META_TLS_CERT) &&
+            ((rc = cs_event_add_time(ev, CS_F_TLS_SERVER_NOT_BEFORE, (int64_t)m->not_before * 1000000)) != CS_OK ||
+             (rc = cs_event_add_time(ev, CS_F_TLS_SERVER_NOT_AFTER, (int64_t)m->not_after * 1000000)) != CS_OK)) {
+            return rc;
+        }
+        if (m->tls_version != 0) {
+            s = tls_version_text(m->tls_version, name, sizeof name);
+            if (s != NULL && (rc = cs_event_add_str(ev, CS_F_TLS_VERSION, s, strnlen(s, sizeof name))) != CS_OK) {
+                return rc;
+            }
+        }
+    } else if (m->kind & META_SSH) {
+        if ((rc = add_slot(ev, CS_F_CS_SSH_CLIENT_BANNER, m, S_SSH_CLIENT)) != CS_OK ||
+            (rc = add_slot(ev, CS_F_CS_SSH_SERVER_BANNER, m, S_SSH_SERVER)) != CS_OK ||
+            (rc = add_hex_lower(ev, CS_F_CS_SSH_HASSH_CLIENT, m, S_HASSH_C)) != CS_OK ||
+            (rc = add_hex_lower(ev, CS_F_CS_SSH_HASSH_SERVER, m, S_HASSH_S)) != CS_OK) {
+            return rc;
+        }
+    } else {
+        /* HTTP and every other protocol that names a host (DHCP, NetBIOS, ...). */
+        if ((rc = add_slot(ev, CS_F_URL_DOMAIN, m, S_HOST)) != CS_OK) {
+            return rc;
+        }
+        if ((m->kind & META_DHCP) &&
+            ((rc = add_slot(ev, CS_F_CS_DHCP_FINGERPRINT, m, S_DHCP_FP)) != CS_OK ||
+             (rc = add_slot(ev, CS_F_CS_DHCP_CLASS_IDENT, m, S_DHCP_CLASS)) != CS_OK)) {
+            return rc;
+        }
+    }
+    if (m->kind & META_HTTP) {
+        if (m->http_method != NDPI_HTTP_METHOD_UNKNOWN) {
+            s = ndpi_http_method2str((ndpi_http_method)m->http_method);
+            if (s != NULL && (rc = cs_event_add_str(ev, CS_F_HTTP_REQUEST_METHOD, s, strnlen(s, 32))) != CS_OK) {
+                return rc;
+            }
+        }
+        if (m->len[S_URL] > 0) {
+            const char *t;
+            size_t tl;
+            url_target(slot(m, S_URL), m->len[S_URL], slot(m, S_HOST), m->len[S_HOST], &t, &tl);
+            if (tl > 0 && (rc = cs_event_add_str(ev, CS_F_URL_ORIGINAL, t, tl)) != CS_OK) {
+                return rc;
+            }
+        }
+        if ((rc = add_slot(ev, CS_F_USER_AGENT_ORIGINAL, m, S_UA)) != CS_OK) {
+            return rc;
+        }
+        if (m->http_status != 0 &&
+            (rc = cs_event_add_int(ev, CS_F_HTTP_RESPONSE_STATUS_CODE, m->http_status)) != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
 cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
 {
     ndpi_protocol p = NDPI_PROTOCOL_NULL;
@@ -497,8 +675,13 @@ cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
     if (f->risk != 0) {
         uint16_t cli = 0;
         uint16_t srv = 0;
+        int sev = -1;   /* the worst severity of the flow's risks */
         for (int r = 1; r < NDPI_MAX_RISK; r++) {
             if (f->risk & (1ull << r)) {
+                const ndpi_risk_info *ri = ndpi_risk2severity((ndpi_risk_enum)r);
+                if (ri != NULL && (int)ri->severity > sev) {
+                    sev = (int)ri->severity;
+                }
                 s = ndpi_risk2str((ndpi_risk_enum)r);
                 if (s != NULL && (rc = cs_event_add_str(ev, CS_F_CS_NDPI_RISKS, s, strnlen(s, 128))) != CS_OK) {
                     goto fail;
@@ -509,89 +692,13 @@ cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
                                    ndpi_risk2score(f->risk, &cli, &srv))) != CS_OK) {
             goto fail;
         }
+        if (sev >= 0 && (s = ndpi_severity2str((ndpi_risk_severity)sev)) != NULL &&
+            (rc = cs_event_add_str(ev, CS_F_CS_NDPI_RISK_SEVERITY, s, strnlen(s, 32))) != CS_OK) {
+            goto fail;
+        }
     }
-    if (f->meta != NULL) {
-        const cs_dpi_meta *m = f->meta;
-        const char *host = m->str;
-        const char *url = host + m->host_len;
-        const char *ua = url + m->url_len;
-        const char *ja3c = ua + m->ua_len;
-        const char *ja3s = ja3c + m->ja3c_len;
-
-        if (m->kind & META_DNS) {
-            if (m->host_len > 0 &&
-                (rc = cs_event_add_str(ev, CS_F_DNS_QUESTION_NAME, host, m->host_len)) != CS_OK) {
-                goto fail;
-            }
-            if (m->dns_qtype != 0) {
-                s = dns_type_name(m->dns_qtype);
-                if (s == NULL) {
-                    snprintf(tmp, sizeof tmp, "%u", (unsigned)m->dns_qtype);
-                    s = tmp;
-                }
-                if ((rc = cs_event_add_cstr(ev, CS_F_DNS_QUESTION_TYPE, s)) != CS_OK) {
-                    goto fail;
-                }
-            }
-            if (m->kind & META_DNS_RCODE) {
-                s = dns_rcode_name(m->dns_rcode);
-                if (s == NULL) {
-                    snprintf(tmp, sizeof tmp, "%u", (unsigned)m->dns_rcode);
-                    s = tmp;
-                }
-                if ((rc = cs_event_add_cstr(ev, CS_F_DNS_RESPONSE_CODE, s)) != CS_OK) {
-                    goto fail;
-                }
-            }
-        } else if (m->kind & META_TLS) {
-            if (m->host_len > 0 &&
-                (rc = cs_event_add_str(ev, CS_F_TLS_CLIENT_SERVER_NAME, host, m->host_len)) != CS_OK) {
-                goto fail;
-            }
-            if (m->ja3c_len > 0 &&
-                (rc = cs_event_add_str(ev, CS_F_TLS_CLIENT_JA3, ja3c, m->ja3c_len)) != CS_OK) {
-                goto fail;
-            }
-            if (m->ja3s_len > 0 &&
-                (rc = cs_event_add_str(ev, CS_F_TLS_SERVER_JA3S, ja3s, m->ja3s_len)) != CS_OK) {
-                goto fail;
-            }
-            if (m->tls_version != 0) {
-                s = tls_version_text(m->tls_version, name, sizeof name);
-                if (s != NULL && (rc = cs_event_add_str(ev, CS_F_TLS_VERSION, s, strnlen(s, sizeof name))) != CS_OK) {
-                    goto fail;
-                }
-            }
-        } else if (m->host_len > 0) {
-            /* HTTP and every other protocol that names a host (DHCP, NetBIOS, ...). */
-            if ((rc = cs_event_add_str(ev, CS_F_URL_DOMAIN, host, m->host_len)) != CS_OK) {
-                goto fail;
-            }
-        }
-        if (m->kind & META_HTTP) {
-            if (m->http_method != NDPI_HTTP_METHOD_UNKNOWN) {
-                s = ndpi_http_method2str((ndpi_http_method)m->http_method);
-                if (s != NULL && (rc = cs_event_add_str(ev, CS_F_HTTP_REQUEST_METHOD, s, strnlen(s, 32))) != CS_OK) {
-                    goto fail;
-                }
-            }
-            if (m->url_len > 0) {
-                const char *t;
-                size_t tl;
-                url_target(url, m->url_len, host, m->host_len, &t, &tl);
-                if (tl > 0 && (rc = cs_event_add_str(ev, CS_F_URL_ORIGINAL, t, tl)) != CS_OK) {
-                    goto fail;
-                }
-            }
-            if (m->ua_len > 0 &&
-                (rc = cs_event_add_str(ev, CS_F_USER_AGENT_ORIGINAL, ua, m->ua_len)) != CS_OK) {
-                goto fail;
-            }
-            if (m->http_status != 0 &&
-                (rc = cs_event_add_int(ev, CS_F_HTTP_RESPONSE_STATUS_CODE, m->http_status)) != CS_OK) {
-                goto fail;
-            }
-        }
+    if (f->meta != NULL && (rc = add_meta(f->meta, ev)) != CS_OK) {
+        goto fail;
     }
     return CS_OK;
 fail:

@@ -50,14 +50,30 @@
  * source.* = initiator (the first packet's sender, or the sender of a bare SYN
  * when one is seen), destination.*, network.{transport,type,iana_number,
  * bytes,packets,community_id,vlan.id,protocol}, citysoc.ndpi.{protocol,
- * category,confidence,risks (one field per risk),risk_score},
+ * category,confidence,risks (one field per risk),risk_score,risk_severity},
  * citysoc.flow.{id,end_reason}, and what nDPI extracted: dns.question.name/
  * type, dns.response_code, http.request.method, url.original (request target,
  * host stripped), url.domain, user_agent.original, http.response.status_code,
- * tls.client.server_name, tls.client.ja3, tls.server.ja3s, tls.version;
+ * tls.client.server_name, tls.client.ja3, tls.server.ja3s, tls.version,
+ * tls.server.{subject,issuer,not_before,not_after}, citysoc.ssh.{client_banner,
+ * server_banner,hassh_client,hassh_server}, citysoc.dhcp.{fingerprint,class_ident};
  * observer.name when a sensor name is set. Bytes are the pcap records' wire
  * lengths (whole frames, link-layer headers included; ndpiReader counts the
  * captured length, which differs only on snaplen-cut captures).
+ *
+ * YARA (optional, yara_scan.c): per flow and direction, TCP/UDP payload bytes
+ * are copied in order of arrival (no reordering; retransmitted segments are
+ * copied again, as the decoder gives no sequence numbers) into a buffer
+ * allocated at the first payload byte, up to yara_max_bytes. The buffer is
+ * scanned once, when full (ts_us = that packet) or when the flow ends (ts_us
+ * = its last packet, before the flow's own event), then freed. An active
+ * timeout restart keeps the buffers (it is the same flow). Each matching
+ * rule gives one CS_KIND_YARA event: event.module "yara",
+ * citysoc.yara.{rule,namespace,tags (one field per tag),direction ("client"
+ * = sent by the initiator, "server")}, source.* = initiator,
+ * destination.*, network.{transport,type,community_id,vlan.id},
+ * citysoc.flow.id, message, observer.name. The compiled rules are shared
+ * read-only; each replay has its own scanner.
  */
 #ifndef CS_PACKET_PACKET_H
 #define CS_PACKET_PACKET_H
@@ -66,6 +82,8 @@
 #include <stdint.h>
 
 #include "../../runtime/event.h"
+
+struct cs_yara_rules;
 
 /* Sink takes ownership of ev (frees it); non-zero return stops the replay. */
 typedef cs_rc (*cs_event_sink)(cs_event *ev, void *ud);
@@ -85,6 +103,16 @@ typedef struct cs_packet_opts {
     const char *ndpi_risky_domains_file;
     const char *ndpi_ja3_file;
     const char *ndpi_sha1_file;
+    /* YARA payload scanning (yara_scan.h), off when no rules are given: the
+     * first yara_max_bytes of each direction of each TCP/UDP flow, in order
+     * of arrival, are scanned once (when that many have arrived, or when
+     * the flow ends). Rules that do not compile fail the replay with
+     * CS_ERR_CONFIG naming the file and line. */
+    const char *const *yara_rules;   /* rule files or directories (every .yar/.yara below) */
+    size_t nyara_rules;
+    const struct cs_yara_rules *yara_compiled;   /* already compiled (shared, read-only); wins over yara_rules */
+    size_t yara_max_bytes;           /* default 4096 when 0 */
+    int yara_timeout_s;              /* per scan; default 10 s when 0, < 0 = none */
 } cs_packet_opts;
 
 typedef struct cs_packet_stats {
@@ -100,6 +128,12 @@ typedef struct cs_packet_stats {
     uint64_t fragments;        /* non-first IP fragments */
     uint64_t frag_orphans;     /* of which no flow could be found for */
     uint64_t dpi_packets;      /* packets given to nDPI */
+    uint64_t yara_scans;       /* payload buffers scanned (one per flow direction with payload) */
+    uint64_t yara_matches;     /* YARA events emitted (one per matching rule and scan) */
+    uint64_t yara_timeouts;    /* scans abandoned after yara_timeout_s */
+    uint64_t yara_bytes;       /* payload bytes scanned */
+    uint64_t yara_buffers;     /* payload buffers allocated (lazily, at a direction's first payload byte) */
+    uint64_t yara_peak_bytes;  /* most buffer memory held at once */
 } cs_packet_stats;
 
 /* Reads a pcap or pcapng file offline and emits one CS_KIND_FLOW event per flow when it ends (idle timeout measured in

@@ -26,6 +26,7 @@
 #include "decode.h"
 #include "flow.h"
 #include "ndpi_wrap.h"
+#include "yara_scan.h"
 
 #define DEFAULT_IDLE_US (60ll * 1000000)
 #define DEFAULT_ACTIVE_US (1800ll * 1000000)
@@ -36,6 +37,7 @@
 #define FRAG_SLOTS 1024u
 #define FRAG_MAX_AGE_US (30ll * 1000000)
 #define MAX_TS_SEC 4000000000000ll   /* 4e18 us: fits int64 with room for differences */
+#define YARA_MAX_BYTES_LIMIT (64u * 1024u * 1024u)
 
 typedef struct frag_ent {
     uint8_t src[16], dst[16];
@@ -61,6 +63,12 @@ typedef struct replay {
     int64_t now_us;
     int64_t next_id;
     int started;
+    const cs_yara_rules *yrules;   /* NULL: no YARA */
+    cs_yara_rules *yowned;         /* compiled by this replay */
+    cs_yara_scanner *yscan;        /* created at the first scan */
+    size_t ymax;
+    int ytimeout;
+    uint64_t ylive;                /* buffer bytes held now */
     frag_ent frag[FRAG_SLOTS];
 } replay;
 
@@ -112,6 +120,39 @@ static void side_ip(const cs_flow *f, int side, cs_ip *ip)
     memcpy(ip->addr, side == 0 ? f->key.a : f->key.b, f->key.ipver == 4 ? 4 : 16);
 }
 
+/* Community ID of the flow (initiator first); 0 when it has none. */
+static size_t flow_community_id(const replay *r, const cs_flow *f, char *cid, size_t cap)
+{
+    int s = f->init_side;
+    int d = 1 - s;
+    cs_ip a, b;
+    if (f->key.proto == 1 || f->key.proto == 58) {
+        /* ICMP hashes the first packet as it was sent (type/code are directional). */
+        side_ip(f, f->icmp_side, &a);
+        side_ip(f, 1 - f->icmp_side, &b);
+        return cs_community_id_v1(r->seed, &a, &b, f->key.proto, f->icmp_type, f->icmp_code, cid, cap);
+    }
+    side_ip(f, s, &a);
+    side_ip(f, d, &b);
+    return cs_community_id_v1(r->seed, &a, &b, f->key.proto, s == 0 ? f->key.pa : f->key.pb,
+                              d == 0 ? f->key.pa : f->key.pb, cid, cap);
+}
+
+/* The Community ID and VLAN of flow f, on any event about it. */
+static cs_rc add_flow_ids(const replay *r, const cs_flow *f, cs_event **ev)
+{
+    char cid[CS_COMMUNITY_ID_SIZE];
+    size_t cid_len = flow_community_id(r, f, cid, sizeof cid);
+    cs_rc rc = CS_OK;
+    if (cid_len > 0) {
+        rc = cs_event_add_str(ev, CS_F_NETWORK_COMMUNITY_ID, cid, cid_len);
+    }
+    if (rc == CS_OK && f->key.vlan != 0xffff) {
+        rc = cs_event_add_int(ev, CS_F_NETWORK_VLAN_ID, f->key.vlan);
+    }
+    return rc;
+}
+
 /* Build the event for the current record of f and hand it to the sink. */
 static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
 {
@@ -119,8 +160,6 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
     int d = 1 - s;
     cs_event *ev;
     cs_ip sip, dip;
-    char cid[CS_COMMUNITY_ID_SIZE];
-    size_t cid_len;
     const char *tn = transport_name(f->key.proto);
     int ports = has_ports(f->key.proto);
     cs_dpi_flow snap;
@@ -171,21 +210,7 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
         (rc = cs_event_add_int(&ev, CS_F_NETWORK_PACKETS, (int64_t)(f->pkts[0] + f->pkts[1])))) {
         goto fail;
     }
-    if (f->key.proto == 1 || f->key.proto == 58) {
-        /* ICMP hashes the first packet as it was sent (type/code are directional). */
-        cs_ip a, b;
-        side_ip(f, f->icmp_side, &a);
-        side_ip(f, 1 - f->icmp_side, &b);
-        cid_len = cs_community_id_v1(r->seed, &a, &b, f->key.proto, f->icmp_type, f->icmp_code, cid,
-                                     sizeof cid);
-    } else {
-        cid_len = cs_community_id_v1(r->seed, &sip, &dip, f->key.proto, s == 0 ? f->key.pa : f->key.pb,
-                                     d == 0 ? f->key.pa : f->key.pb, cid, sizeof cid);
-    }
-    if (cid_len > 0 && (rc = cs_event_add_str(&ev, CS_F_NETWORK_COMMUNITY_ID, cid, cid_len))) {
-        goto fail;
-    }
-    if (f->key.vlan != 0xffff && (rc = cs_event_add_int(&ev, CS_F_NETWORK_VLAN_ID, f->key.vlan))) {
+    if ((rc = add_flow_ids(r, f, &ev)) != CS_OK) {
         goto fail;
     }
     if ((rc = cs_dpi_add_fields(r->dpi, dv, &ev)) ||
@@ -210,12 +235,163 @@ fail:
     return rc;
 }
 
+/* ----------------------------------------------------------------- YARA -- */
+
+typedef struct yara_hit_ctx {
+    replay *r;
+    const cs_flow *f;
+    int side;            /* key side whose payload was scanned */
+    int64_t ts_us;
+} yara_hit_ctx;
+
+/* One matching rule -> one event for the flow, through the flow sink. */
+static cs_rc yara_emit(const cs_yara_match *m, void *ud)
+{
+    yara_hit_ctx *c = ud;
+    replay *r = c->r;
+    const cs_flow *f = c->f;
+    int s = f->init_side;
+    int d = 1 - s;
+    const char *dir = c->side == s ? "client" : "server";
+    const char *tn = transport_name(f->key.proto);
+    cs_event *ev;
+    cs_ip sip, dip;
+    char msg[512];
+    size_t msg_len;
+    int mlen;
+    cs_rc rc = CS_OK;
+
+    ev = cs_event_new_sized(CS_KIND_YARA, c->ts_us, 20 + m->ntags, 512);
+    if (ev == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory building a YARA event");
+    }
+    side_ip(f, s, &sip);
+    side_ip(f, d, &dip);
+    mlen = snprintf(msg, sizeof msg, "YARA rule %s:%s matched the %s payload of flow %" PRId64, m->ns, m->rule, dir,
+                    f->id);
+    msg_len = mlen < 0 ? 0 : (size_t)mlen >= sizeof msg ? sizeof msg - 1 : (size_t)mlen;
+    if ((rc = cs_event_add_cstr(&ev, CS_F_EVENT_MODULE, "yara")) ||
+        (rc = cs_event_add_str(&ev, CS_F_MESSAGE, msg, msg_len)) ||
+        (rc = cs_event_add_cstr(&ev, CS_F_CS_YARA_RULE, m->rule)) ||
+        (rc = cs_event_add_cstr(&ev, CS_F_CS_YARA_NAMESPACE, m->ns))) {
+        goto fail;
+    }
+    for (size_t i = 0; i < m->ntags; i++) {
+        if ((rc = cs_event_add_cstr(&ev, CS_F_CS_YARA_TAGS, m->tags[i])) != CS_OK) {
+            goto fail;
+        }
+    }
+    if ((rc = cs_event_add_cstr(&ev, CS_F_CS_YARA_DIRECTION, dir)) ||
+        (rc = cs_event_add_ip(&ev, CS_F_SOURCE_IP, &sip)) ||
+        (rc = cs_event_add_int(&ev, CS_F_SOURCE_PORT, s == 0 ? f->key.pa : f->key.pb)) ||
+        (rc = cs_event_add_ip(&ev, CS_F_DESTINATION_IP, &dip)) ||
+        (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PORT, d == 0 ? f->key.pa : f->key.pb)) ||
+        (rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TYPE, f->key.ipver == 4 ? "ipv4" : "ipv6")) ||
+        (rc = cs_event_add_int(&ev, CS_F_NETWORK_IANA_NUMBER, f->key.proto))) {
+        goto fail;
+    }
+    if (tn != NULL && (rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TRANSPORT, tn))) {
+        goto fail;
+    }
+    if ((rc = add_flow_ids(r, f, &ev)) != CS_OK) {
+        goto fail;
+    }
+    if ((rc = cs_event_add_int(&ev, CS_F_CS_FLOW_ID, f->id))) {
+        goto fail;
+    }
+    if (r->sensor != NULL && (rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len))) {
+        goto fail;
+    }
+    r->st.yara_matches++;
+    rc = r->sink(ev, r->ud);   /* the sink owns ev from here */
+    ev = NULL;
+fail:
+    cs_event_free(ev);
+    return rc;
+}
+
+static void yara_release(replay *r, cs_flow *f, int side)
+{
+    if (f->yara_buf[side] != NULL) {
+        r->ylive -= f->yara_buf[side]->cap;
+        cs_yara_buf_free(&f->yara_buf[side]);
+    }
+    f->yara_done |= (uint8_t)(1u << side);
+}
+
+/* Scan what one direction buffered (once), then free it. */
+static cs_rc yara_scan_side(replay *r, cs_flow *f, int side, int64_t ts_us)
+{
+    cs_yara_buf *b = f->yara_buf[side];
+    yara_hit_ctx c;
+    cs_yara_outcome out;
+    cs_rc rc = CS_OK;
+
+    if (b == NULL || b->len == 0) {
+        goto done;
+    }
+    if (r->yscan == NULL && (rc = cs_yara_scanner_new(r->yrules, r->ytimeout, &r->yscan)) != CS_OK) {
+        goto done;
+    }
+    c.r = r;
+    c.f = f;
+    c.side = side;
+    c.ts_us = ts_us;
+    r->st.yara_scans++;
+    r->st.yara_bytes += b->len;
+    rc = cs_yara_scan(r->yscan, b->data, b->len, yara_emit, &c, &out);
+    if (rc == CS_OK && out == CS_YARA_TIMEOUT) {
+        r->st.yara_timeouts++;
+    }
+done:
+    yara_release(r, f, side);
+    return rc;
+}
+
+/* Buffer the payload of one packet sent by key side `side`; scan when full. */
+static cs_rc yara_packet(replay *r, cs_flow *f, int side, const uint8_t *data, uint32_t len)
+{
+    size_t grown;
+    int full = cs_yara_buf_append(&f->yara_buf[side], data, len, r->ymax, &grown);
+
+    if (grown > 0) {
+        if (grown == f->yara_buf[side]->cap) {
+            r->st.yara_buffers++;   /* a new buffer, not a larger one */
+        }
+        r->ylive += grown;
+        if (r->ylive > r->st.yara_peak_bytes) {
+            r->st.yara_peak_bytes = r->ylive;
+        }
+    }
+    if (full < 0) {
+        return cs_err_set(CS_ERR_NOMEM, "%s: out of memory buffering payload for YARA", r->path);
+    }
+    return full ? yara_scan_side(r, f, side, r->now_us) : CS_OK;
+}
+
+/* The flow ends: scan what is left, client side first, at its last packet. */
+static cs_rc yara_flow_end(replay *r, cs_flow *f)
+{
+    cs_rc rc = CS_OK;
+    for (int i = 0; i < 2; i++) {
+        int side = i == 0 ? f->init_side : 1 - f->init_side;
+        cs_rc e = yara_scan_side(r, f, side, f->last_us);
+        if (rc == CS_OK) {
+            rc = e;   /* keep the first error, but free both buffers */
+        }
+    }
+    return rc;
+}
+
 /* End a flow for good: emit its current record (if it has packets) and free it. */
 static cs_rc end_flow(replay *r, uint32_t idx, cs_flow_end reason)
 {
     cs_flow *f = cs_flow_at(&r->ft, idx);
     cs_rc rc = CS_OK;
-    if (f->in_age) {   /* the current record has packets */
+    if (r->yrules != NULL) {
+        rc = yara_flow_end(r, f);   /* its YARA events come before the flow's own */
+    }
+    if (rc == CS_OK && f->in_age) {   /* the current record has packets */
         rc = emit(r, f, reason);
     }
     cs_dpi_flow_clear(r->dpi, &f->dpi);
@@ -422,6 +598,10 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
         cs_dpi_packet(r->dpi, &f->dpi, p->l3, p->l3_caplen, r->now_us > 0 ? (uint64_t)(r->now_us / 1000) : 0,
                       p->proto);
     }
+    if (r->yrules != NULL && p->payload_len > 0 && (p->proto == 6 || p->proto == 17) &&
+        !(f->yara_done & (1u << side)) && (rc = yara_packet(r, f, side, p->payload, p->payload_len)) != CS_OK) {
+        return rc;
+    }
     if (p->proto == 6) {
         f->tcp_flags[side] |= p->tcp_flags;
         if ((p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == CS_TCP_SYN && !f->init_by_syn) {
@@ -505,6 +685,8 @@ static void drop_all(replay *r)
         cs_flow *f = cs_flow_at(&r->ft, i);
         if (f->list != CS_FLOW_LIST_NONE) {
             cs_dpi_flow_clear(r->dpi, &f->dpi);
+            yara_release(r, f, 0);
+            yara_release(r, f, 1);
         }
     }
 }
@@ -593,6 +775,18 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     if ((rc = cs_dpi_open(&r->dpi, &files)) != CS_OK) {
         goto fail;
     }
+    r->ymax = opts->yara_max_bytes == 0 ? CS_YARA_DEFAULT_MAX_BYTES : opts->yara_max_bytes;
+    if (r->ymax > YARA_MAX_BYTES_LIMIT) {
+        r->ymax = YARA_MAX_BYTES_LIMIT;
+    }
+    r->ytimeout = opts->yara_timeout_s;
+    r->yrules = opts->yara_compiled;
+    if (r->yrules == NULL && opts->nyara_rules > 0) {
+        if ((rc = cs_yara_compile(opts->yara_rules, opts->nyara_rules, &r->yowned)) != CS_OK) {
+            goto fail;
+        }
+        r->yrules = r->yowned;
+    }
 
     linktype = pcap_datalink(pc);
     while ((prc = pcap_next_ex(pc, &h, &data)) == 1) {
@@ -622,6 +816,8 @@ fail:
             cs_flow_table_free(&r->ft);
         }
         cs_dpi_close(r->dpi);
+        cs_yara_scanner_free(r->yscan);
+        cs_yara_rules_free(r->yowned);
         free(r);
     }
     if (pc != NULL) {

@@ -54,4 +54,21 @@ sed -i "s#asn: .*#asn: $TMP/missing.mmdb#" "$TMP/citysoc.yaml"
 run_cs replay -c "$TMP/citysoc.yaml" --log "$TMP/auth.log"
 check "a missing database is refused with its path" bash -c "[ $RC -eq 1 ] && grep -q 'missing.mmdb' '$ERR'"
 check "no crash on refusal" no_crash
+# the CC0 country database the demo set-up fetches (ip-location-db: a flat
+# country_code record and database_type "country ipvAll"), when it is there
+CC0=$CS_SOURCE_DIR/var/geoip/country.mmdb
+if [ -s "$CC0" ]; then
+    printf 'geoip: {city: %s}\n' "$CC0" >"$TMP/cc0.yaml"
+    printf 'Mar 12 08:25:00 popdb01 sshd[3101]: Failed password for root from 45.33.32.156 port 51514 ssh2\n' \
+        >"$TMP/cc0.log"
+    run_cs replay -c "$TMP/cc0.yaml" --log "$TMP/cc0.log" --events "$TMP/cc0.jsonl"
+    check "the demo's CC0 database locates 45.33.32.156 in the US" \
+        grep -q '"source":{"geo":{"country_iso_code":"US"}' "$TMP/cc0.jsonl"
+else
+    echo "# $CC0 absent (tools/citysoc-setup demo fetches it): CC0 database check skipped"
+fi
+# optional: a missing database is a warning, not a stop
+printf 'geoip: {city: %s, optional: true}\n' "$TMP/none.mmdb" >"$TMP/opt.yaml"
+run_cs replay -c "$TMP/opt.yaml" --log "$TMP/auth.log" --events "$TMP/opt.jsonl"
+check "geoip.optional: a missing database only warns" bash -c "[ $RC -eq 0 ] && grep -q 'without GeoIP' '$ERR'"
 finish

@@ -53,74 +53,8 @@ static int have_ndpi_data(void)
         }                                                                                          \
     } while (0)
 
-/* A sink that keeps every event. */
-typedef struct collect {
-    cs_event **ev;
-    size_t n, cap;
-    size_t stop_after;   /* 0 = never stop */
-} collect;
+#include "collect.h"
 
-static cs_rc collect_sink(cs_event *ev, void *ud)
-{
-    collect *c = ud;
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 64;
-        cs_event **n = realloc(c->ev, ncap * sizeof *n);
-        if (n == NULL) {
-            cs_event_free(ev);
-            return cs_err_set(CS_ERR_NOMEM, "test sink out of memory");
-        }
-        c->ev = n;
-        c->cap = ncap;
-    }
-    c->ev[c->n++] = ev;
-    if (c->stop_after != 0 && c->n >= c->stop_after) {
-        return cs_err_set(CS_ERR_CLOSED, "test sink: enough");
-    }
-    return CS_OK;
-}
-
-static void collect_free(collect *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        cs_event_free(c->ev[i]);
-    }
-    free(c->ev);
-    memset(c, 0, sizeof *c);
-}
-
-static const char *ev_str(const cs_event *ev, cs_fid id)
-{
-    const char *s;
-    size_t len;
-    return cs_event_get_str(ev, id, &s, &len) ? s : NULL;
-}
-
-static int64_t ev_int(const cs_event *ev, cs_fid id)
-{
-    int64_t v = -1;
-    cs_event_get_int(ev, id, &v);
-    return v;
-}
-
-static int ev_ip_is(const cs_event *ev, cs_fid id, const char *text)
-{
-    cs_ip a, b;
-    if (!cs_event_get_ip(ev, id, &a) || !cs_ip_parse(text, strlen(text), &b)) {
-        return 0;
-    }
-    return cs_ip_equal(&a, &b);
-}
-
-static size_t count_field(const cs_event *ev, cs_fid id)
-{
-    size_t n = 0;
-    const cs_field *fs = cs_event_fields(ev);
-    for (size_t i = 0; i < cs_event_nfields(ev); i++) {
-        n += fs[i].id == id;
-    }
-    return n;
-}
 
 /* ---- 1. SHA-1 and Community ID -------------------------------------------- */
 

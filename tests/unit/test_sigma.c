@@ -1908,7 +1908,7 @@ static void test_sigmahq_windows(void **state)
         static const char *const cl[] = {
             "certutil  -encode C:\\Users\\Administrator\\AppData\\Roaming\\Microsoft\\Network\\sr011.xml x",
             "certutil /encode C:\\Users\\Public\\a.txt b",
-            "certutil \xe2\x80\x93" "encode C:\\Users\\Public\\a.txt b",
+            "certutil \xe2\x80\x93\x65ncode C:\\Users\\Public\\a.txt b",   /* U+2013 then "encode" */
         };
         for (size_t i = 0; i < sizeof cl / sizeof cl[0]; i++) {
             assert_true(rule_on(r, ev_str("Image", "C:\\Windows\\System32\\certutil.exe", "CommandLine", cl[i], NULL)));
