@@ -2,11 +2,13 @@
  * inputs. */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../runtime/log.h"
@@ -251,6 +253,88 @@ void cs_engine_close(cs_engine *e)
     memset(e, 0, sizeof *e);
 }
 
+/* One capture into the sink; returns 1 when it failed (reported). */
+static size_t replay_one(const char *path, const cs_packet_opts *po, cs_event_sink sink, void *ud,
+                         cs_input_stats *st)
+{
+    cs_packet_stats ps;
+    cs_rc rc = cs_packet_replay_file(path, po, sink, ud, &ps);
+    st->packets += ps.packets;
+    st->flows += ps.flows_emitted;
+    if (rc != CS_OK) {
+        cs_cli_error("%s", cs_err_msg());
+        return 1;
+    }
+    CS_INFO("packet", "%s: %llu packets, %llu flows", path, (unsigned long long)ps.packets,
+            (unsigned long long)ps.flows_emitted);
+    if (po->yara_compiled != NULL) {
+        CS_INFO("yara", "%s: %llu scans (%llu bytes), %llu matches, %llu timeouts", path,
+                (unsigned long long)ps.yara_scans, (unsigned long long)ps.yara_bytes,
+                (unsigned long long)ps.yara_matches, (unsigned long long)ps.yara_timeouts);
+    }
+    return 0;
+}
+
+static bool capture_name(const char *n)
+{
+    size_t l = strlen(n);
+    return (l > 5 && strcmp(n + l - 5, ".pcap") == 0) || (l > 7 && strcmp(n + l - 7, ".pcapng") == 0) ||
+           (l > 4 && strcmp(n + l - 4, ".cap") == 0);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* path itself when it is not a directory; else the captures (.pcap, .pcapng,
+ * .cap) under it, recursively, sorted by path; dot files skipped. Appends
+ * to *out (malloc'ed strings). */
+static cs_rc capture_files(const char *path, int depth, char ***out, size_t *n)
+{
+    struct stat sb;
+    DIR *d;
+    struct dirent *de;
+    size_t first = *n;
+    cs_rc rc = CS_OK;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        char **p = realloc(*out, (*n + 1) * sizeof *p);
+        if (p == NULL || (p[*n] = strdup(path)) == NULL) {
+            if (p != NULL) {
+                *out = p;
+            }
+            return cs_err_set(CS_ERR_NOMEM, "out of memory");
+        }
+        *out = p;
+        (*n)++;
+        return CS_OK;   /* a file (or nothing: the replay says so) */
+    }
+    if (depth > 16) {
+        return cs_err_set(CS_ERR_LIMIT, "%s: capture directories nested too deep", path);
+    }
+    if ((d = opendir(path)) == NULL) {
+        return cs_err_set(CS_ERR_IO, "%s: cannot read the directory: %s", path, strerror(errno));
+    }
+    while (rc == CS_OK && (de = readdir(d)) != NULL) {
+        char sub[PATH_MAX];
+        struct stat st;
+        if (de->d_name[0] == '.' ||
+            (size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub || stat(sub, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = capture_files(sub, depth + 1, out, n);
+        } else if (S_ISREG(st.st_mode) && capture_name(de->d_name)) {
+            rc = capture_files(sub, depth + 1, out, n);
+        }
+    }
+    closedir(d);
+    if (rc == CS_OK && *n > first) {
+        qsort(*out + first, *n - first, sizeof **out, name_cmp);
+    }
+    return rc;
+}
+
 size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_stats *st)
 {
     size_t failed = 0;
@@ -263,6 +347,7 @@ size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_s
     } else {
         memset(&po, 0, sizeof po);
     }
+    po.risk_events = 1;   /* rules and analysts take nDPI risks one at a time */
     if (pcaps > 0 && po.yara_compiled == NULL && po.nyara_rules > 0) {
         /* Compile the YARA rules once for all captures. */
         if (cs_yara_compile(po.yara_rules, po.nyara_rules, &yr) != CS_OK) {
@@ -275,22 +360,20 @@ size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_s
         }
     }
     for (size_t i = 0; i < pcaps; i++) {
-        cs_packet_stats ps;
-        cs_rc rc = cs_packet_replay_file(f->pcaps[i], &po, sink, ud, &ps);
-        st->packets += ps.packets;
-        st->flows += ps.flows_emitted;
-        if (rc != CS_OK) {
+        char **files = NULL;
+        size_t nfiles = 0;
+        /* a directory stands for its captures, in name order */
+        if (capture_files(f->pcaps[i], 0, &files, &nfiles) != CS_OK) {
             cs_cli_error("%s", cs_err_msg());
             failed++;
-        } else {
-            CS_INFO("packet", "%s: %llu packets, %llu flows", f->pcaps[i], (unsigned long long)ps.packets,
-                    (unsigned long long)ps.flows_emitted);
-            if (po.yara_compiled != NULL) {
-                CS_INFO("yara", "%s: %llu scans (%llu bytes), %llu matches, %llu timeouts", f->pcaps[i],
-                        (unsigned long long)ps.yara_scans, (unsigned long long)ps.yara_bytes,
-                        (unsigned long long)ps.yara_matches, (unsigned long long)ps.yara_timeouts);
-            }
+        } else if (nfiles == 0) {
+            CS_WARN("packet", "%s: no captures (.pcap, .pcapng, .cap) in this directory", f->pcaps[i]);
         }
+        for (size_t k = 0; k < nfiles; k++) {
+            failed += replay_one(files[k], &po, sink, ud, st);
+            free(files[k]);
+        }
+        free(files);
     }
     cs_yara_rules_free(yr);
     for (size_t i = 0; i < f->nlogs; i++) {

@@ -1029,7 +1029,8 @@ static void evls_read(const cs_event *ev, evls *e)
         e->known = true;
     }
     e->sensor = !e->known && (ev->kind == CS_KIND_FLOW || ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP ||
-                              ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_FILE);
+                              ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_FILE || ev->kind == CS_KIND_RISK ||
+                              ev->kind == CS_KIND_YARA);
 }
 
 static bool ls_eq(const char *rule_lc, size_t rl, const char *ev, size_t el)

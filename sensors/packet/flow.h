@@ -65,6 +65,7 @@ typedef struct cs_flow {
     uint8_t end_reason;      /* cs_flow_end once closing */
     uint8_t icmp_type, icmp_code, icmp_side;   /* first ICMP packet, for the Community ID */
     uint8_t yara_done;       /* bit per key side whose payload was scanned (or needs no scan) */
+    uint8_t risks_done;      /* its nDPI risks became risk events (once per flow) */
     struct cs_yara_buf *yara_buf[2];   /* first payload bytes per key side, until scanned (yara_scan.h) */
     cs_dpi_flow dpi;
 } cs_flow;

@@ -111,6 +111,10 @@ typedef struct cs_packet_opts {
     const char *const *yara_rules;   /* rule files or directories (every .yar/.yara below) */
     size_t nyara_rules;
     const struct cs_yara_rules *yara_compiled;   /* already compiled (shared, read-only); wins over yara_rules */
+    /* One CS_KIND_RISK event per nDPI risk of a flow, before the flow event,
+     * once detection is final (event.module ndpi, citysoc.ndpi.risk, the
+     * flow's endpoints and ids). The CLI and `citysoc run` turn it on. */
+    int risk_events;
     size_t yara_max_bytes;           /* default 4096 when 0 */
     int yara_timeout_s;              /* per scan; default 10 s when 0, < 0 = none */
 } cs_packet_opts;
@@ -134,6 +138,7 @@ typedef struct cs_packet_stats {
     uint64_t yara_bytes;       /* payload bytes scanned */
     uint64_t yara_buffers;     /* payload buffers allocated (lazily, at a direction's first payload byte) */
     uint64_t yara_peak_bytes;  /* most buffer memory held at once */
+    uint64_t risk_events;      /* nDPI risk events emitted (one per risk of a flow) */
 } cs_packet_stats;
 
 /* Reads a pcap or pcapng file offline and emits one CS_KIND_FLOW event per flow when it ends (idle timeout measured in

@@ -53,6 +53,7 @@ typedef struct replay {
     const char *path;
     int64_t idle_us, active_us, linger_us;
     const char *sensor;
+    int risk_events;         /* cs_packet_opts.risk_events */
     size_t sensor_len;
     uint16_t seed;
     cs_event_sink sink;
@@ -153,6 +154,75 @@ static cs_rc add_flow_ids(const replay *r, const cs_flow *f, cs_event **ev)
     return rc;
 }
 
+/* The fields of a flow event that an event derived from it carries too. */
+static bool flow_key_field(cs_fid id)
+{
+    switch (id) {
+    case CS_F_SOURCE_IP:
+    case CS_F_SOURCE_PORT:
+    case CS_F_DESTINATION_IP:
+    case CS_F_DESTINATION_PORT:
+    case CS_F_NETWORK_TRANSPORT:
+    case CS_F_NETWORK_TYPE:
+    case CS_F_NETWORK_IANA_NUMBER:
+    case CS_F_NETWORK_COMMUNITY_ID:
+    case CS_F_NETWORK_VLAN_ID:
+    case CS_F_CS_NDPI_PROTOCOL:
+    case CS_F_CS_NDPI_CATEGORY:
+    case CS_F_CS_NDPI_RISK_SCORE:
+    case CS_F_CS_NDPI_RISK_SEVERITY:
+    case CS_F_CS_FLOW_ID:
+    case CS_F_OBSERVER_NAME:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* nDPI risks become events of their own (CS_KIND_RISK), one per risk, so a
+ * rule or an analyst can take them one at a time: event.module ndpi,
+ * citysoc.ndpi.risk, the flow's endpoints, protocol and ids. Emitted once
+ * per flow, when detection is final, before the flow event. */
+static cs_rc emit_risks(replay *r, cs_flow *f, const cs_event *flow_ev)
+{
+    const cs_field *fs = cs_event_fields(flow_ev);
+    size_t nf = cs_event_nfields(flow_ev);
+    cs_rc rc = CS_OK;
+    if (f->risks_done) {
+        return CS_OK;
+    }
+    f->risks_done = 1;
+    for (size_t i = 0; i < nf && rc == CS_OK; i++) {
+        const char *name;
+        char msg[256];
+        int ml;
+        cs_event *ev;
+        if (fs[i].id != CS_F_CS_NDPI_RISKS || fs[i].type != CS_T_STR) {
+            continue;
+        }
+        name = cs_event_strval(flow_ev, &fs[i]);
+        if ((ev = cs_event_new_sized(CS_KIND_RISK, f->first_us, 24, 256)) == NULL) {
+            return cs_err_set(CS_ERR_NOMEM, "out of memory building a risk event");
+        }
+        ml = snprintf(msg, sizeof msg, "nDPI risk \"%s\" on flow %" PRId64, name, f->id);
+        rc = cs_event_add_cstr(&ev, CS_F_EVENT_MODULE, "ndpi");
+        rc = rc ? rc : cs_event_add_str(&ev, CS_F_CS_NDPI_RISK, name, fs[i].len);
+        rc = rc ? rc : cs_event_add_str(&ev, CS_F_MESSAGE, msg, ml < 0 ? 0 : (size_t)ml >= sizeof msg ? sizeof msg - 1 : (size_t)ml);
+        for (size_t k = 0; k < nf && rc == CS_OK; k++) {
+            if (flow_key_field(fs[k].id)) {
+                rc = cs_event_add_field(&ev, flow_ev, &fs[k]);
+            }
+        }
+        if (rc != CS_OK) {
+            cs_event_free(ev);
+            return rc;
+        }
+        r->st.risk_events++;
+        rc = r->sink(ev, r->ud);   /* the sink owns ev */
+    }
+    return rc;
+}
+
 /* Build the event for the current record of f and hand it to the sink. */
 static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
 {
@@ -219,6 +289,9 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
         goto fail;
     }
     if (r->sensor != NULL && (rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len))) {
+        goto fail;
+    }
+    if (r->risk_events && dv == &f->dpi && (rc = emit_risks(r, f, ev)) != CS_OK) {
         goto fail;
     }
     r->st.flows_emitted++;
@@ -756,6 +829,7 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     r->linger_us = opts->tcp_close_linger_us == 0 ? DEFAULT_LINGER_US : opts->tcp_close_linger_us;
     r->seed = opts->community_id_seed;
     r->sensor = opts->sensor_name;
+    r->risk_events = opts->risk_events;
     r->sensor_len = r->sensor != NULL ? strnlen(r->sensor, 256) : 0;
     {
         size_t mf = opts->max_flows == 0 ? DEFAULT_MAX_FLOWS : opts->max_flows;

@@ -146,7 +146,7 @@ for p in "$CS_SHARED_DATA"/ndpi/pcap/*; do
         not_ok "$name: crashed (exit $RC)"
         continue
     fi
-    ours "$TMP/ev.jsonl" | sort >"$TMP/ours.txt"
+    grep -F '"dataset":"citysoc.flow"' "$TMP/ev.jsonl" | ours /dev/stdin | sort >"$TMP/ours.txt"
     LC_ALL=C grep -a -E "^${TAB}[0-9]+${TAB}" "$res" >"$TMP/res.txt"
     theirs "$TMP/res.txt" | sort >"$TMP/theirs.txt"
     # join on the key: capture, key, their proto/risks, ours (or missing)

@@ -9,7 +9,8 @@ need_shared ndpi/pcap
 D=$CS_SHARED_DATA/ndpi/pcap
 
 replay() { # capture -> $TMP/<capture>.jsonl
-    run_cs replay --pcap "$D/$1" --events "$TMP/$1.jsonl" -q
+    run_cs replay --pcap "$D/$1" --events "$TMP/$1.all.jsonl" -q
+    grep -F '"dataset":"citysoc.flow"' "$TMP/$1.all.jsonl" >"$TMP/$1.jsonl"   # flow events (risks come on their own)
     check "$1 replays (exit $RC)" test "$RC" -eq 0
     check "$1: no crash" no_crash
 }
@@ -61,4 +62,14 @@ flow teams.pcap '"dhcp":' '"class_ident":"TL-SG116E"' '"fingerprint":"1,3"'
 # The URL check ndpiReader adds when it prints a flow: a path climbing with "../"
 replay WebattackRCE.pcap
 flow WebattackRCE.pcap '"port":50562' '"HTTP Suspicious URL"'
+# nDPI risks also come as events of their own, one per risk of a flow
+risky=$(grep -c '"dataset":"citysoc.risk"' "$TMP/WebattackRCE.pcap.all.jsonl")
+# a flow with one risk writes "risks":"name", with several "risks":["a","b"]
+single=$(grep -o '"risks":"[^"]*"' "$TMP/WebattackRCE.pcap.jsonl" | wc -l)
+multi=$(grep -o '"risks":\[[^]]*\]' "$TMP/WebattackRCE.pcap.jsonl" | sed 's/^"risks"://' | grep -o '"[^"]*"' | wc -l)
+flowrisks=$((single + multi))
+check "WebattackRCE: one risk event per risk of a flow ($risky events, $flowrisks risks on flows)" \
+    bash -c "[ '$risky' -gt 0 ] && [ '$risky' -eq '$flowrisks' ]"
+check "a risk event names its risk and flow" \
+    grep -qE '"risk":"[^"]+".*"module":"ndpi".*"message":"nDPI risk ' "$TMP/WebattackRCE.pcap.all.jsonl"
 finish
