@@ -13,7 +13,7 @@
 
 /* long-only options */
 enum { OPT_NDPI_PROTOS = 256, OPT_NDPI_CATEGORIES, OPT_NDPI_RISKY, OPT_NDPI_JA3, OPT_NDPI_SHA1,
-       OPT_YARA, OPT_YARA_MAX_BYTES, OPT_YARA_TIMEOUT };
+       OPT_YARA, OPT_YARA_MAX_BYTES, OPT_YARA_TIMEOUT, OPT_WORKERS };
 
 static const char usage[] =
     "usage: citysoc replay [--pcap FILE]... [--log-format NAME] [--host NAME] [--log FILE]...\n"
@@ -21,7 +21,7 @@ static const char usage[] =
     "                      [--events OUT]... [--alerts OUT]... [--db FILE] [-c CONFIG]\n"
     "                      [--ndpi-protos FILE] [--ndpi-categories FILE] [--ndpi-risky-domains FILE]\n"
     "                      [--ndpi-ja3 FILE] [--ndpi-sha1 FILE]\n"
-    "                      [--yara PATH]... [--yara-max-bytes N] [--yara-timeout S]\n"
+    "                      [--yara PATH]... [--yara-max-bytes N] [--yara-timeout S] [--workers N]\n"
     "\n"
     "Analyse captures and log files offline: every flow and log line becomes an\n"
     "ECS JSON event, Sigma rules and plugins raise alerts. OUT may be '-' for\n"
@@ -52,6 +52,8 @@ static const char usage[] =
     "  --yara-max-bytes N scan the first N payload bytes of each flow direction\n"
     "                     (default 4096, or inputs.yara.max_bytes)\n"
     "  --yara-timeout S   give up a scan after S seconds (default 10)\n"
+    "  --workers N        packet workers per capture (default 1): flows are dealt to N\n"
+    "                     threads by a symmetric hash, each with its own nDPI module\n"
     "  -q, --quiet        only errors on stderr\n";
 
 typedef struct list {
@@ -122,10 +124,11 @@ int cs_cmd_replay(int argc, char **argv)
         {"yara", required_argument, NULL, OPT_YARA},
         {"yara-max-bytes", required_argument, NULL, OPT_YARA_MAX_BYTES},
         {"yara-timeout", required_argument, NULL, OPT_YARA_TIMEOUT},
+        {"workers", required_argument, NULL, OPT_WORKERS},
         {NULL, 0, NULL, 0},
     };
     list pcaps = {0}, logs = {0}, rules = {0}, plugins = {0}, events = {0}, alerts = {0}, yara = {0};
-    long yara_max = 0, yara_timeout = 0;
+    long yara_max = 0, yara_timeout = 0, workers = 1;
     const char *log_format = "auto";
     const char *formats[MAX_ARGS];
     const char *hosts[MAX_ARGS];
@@ -229,6 +232,11 @@ int cs_cmd_replay(int argc, char **argv)
                 return CS_EXIT_USAGE;
             }
             break;
+        case OPT_WORKERS:
+            if (!cs_cli_parse_long("--workers", optarg, 1, CS_PACKET_MAX_WORKERS, &workers)) {
+                return CS_EXIT_USAGE;
+            }
+            break;
         case OPT_YARA_TIMEOUT:
             if (!cs_cli_parse_long("--yara-timeout", optarg, 1, 3600, &yara_timeout)) {
                 return CS_EXIT_USAGE;
@@ -313,6 +321,7 @@ int cs_cmd_replay(int argc, char **argv)
     }
     pko.yara_max_bytes = yara_max > 0 ? (size_t)yara_max : cfg != NULL ? (size_t)cfg->yara_max_bytes : 0;
     pko.yara_timeout_s = yara_timeout > 0 ? (int)yara_timeout : cfg != NULL ? (int)cfg->yara_timeout_s : 0;
+    pko.workers = (unsigned)workers;
     feed.packet_opts = &pko;
     failed = cs_feed_inputs(&feed, cs_pipeline_submit, eng.pipeline, &ist);
     rc = cs_pipeline_finish(eng.pipeline);

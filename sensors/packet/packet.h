@@ -115,9 +115,17 @@ typedef struct cs_packet_opts {
      * once detection is final (event.module ndpi, citysoc.ndpi.risk, the
      * flow's endpoints and ids). The CLI and `citysoc run` turn it on. */
     int risk_events;
+    /* Worker threads (default 1): with more, the calling thread reads the
+     * file and deals packets to the workers by a symmetric hash of the
+     * addresses and protocol; each worker has its own flow table, nDPI module
+     * and YARA scanner, and calls the sink from its own thread (the sink must
+     * then be thread-safe; event order across flows is no longer fixed). */
+    unsigned workers;
     size_t yara_max_bytes;           /* default 4096 when 0 */
     int yara_timeout_s;              /* per scan; default 10 s when 0, < 0 = none */
 } cs_packet_opts;
+
+#define CS_PACKET_MAX_WORKERS 64
 
 typedef struct cs_packet_stats {
     uint64_t packets;          /* records read from the file */

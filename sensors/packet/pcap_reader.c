@@ -14,9 +14,12 @@
  * never charged by mistake.
  */
 #include "packet.h"
+#include "../../runtime/queue.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,7 @@ typedef struct replay {
     cs_dpi *dpi;
     int64_t now_us;
     int64_t next_id;
+    int64_t id_stride, id_base;    /* workers: flow ids base + k * stride never collide */
     int started;
     const cs_yara_rules *yrules;   /* NULL: no YARA */
     cs_yara_rules *yowned;         /* compiled by this replay */
@@ -648,7 +652,7 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
             return cs_err_set(CS_ERR_NOMEM, "%s: out of memory growing the flow table", r->path);
         }
         f = cs_flow_at(&r->ft, idx);
-        f->id = ++r->next_id;
+        f->id = r->next_id++ * r->id_stride + r->id_base + 1;
         f->init_side = (uint8_t)side;
         if (p->proto == 6 && (p->tcp_flags & (CS_TCP_SYN | CS_TCP_ACK)) == (CS_TCP_SYN | CS_TCP_ACK)) {
             f->init_side = (uint8_t)(1 - side);   /* we missed the SYN: the peer opened it */
@@ -790,40 +794,38 @@ static cs_rc open_capture(const char *path, pcap_t **out)
     return CS_OK;
 }
 
-cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_event_sink sink, void *ud,
-                            cs_packet_stats *stats)
+static void replay_free(replay *r)
 {
-    static const cs_packet_opts defaults;
-    replay *r = NULL;
-    pcap_t *pc = NULL;
-    cs_dpi_files files;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    int linktype;
-    int prc;
-    cs_rc rc = CS_OK;
-    int table_ready = 0;
-
-    if (stats != NULL) {
-        memset(stats, 0, sizeof *stats);
-    }
-    if (path == NULL || sink == NULL) {
-        return cs_err_set(CS_ERR_INVAL, "cs_packet_replay_file: path and sink are required");
-    }
-    if (opts == NULL) {
-        opts = &defaults;
-    }
-    if ((rc = open_capture(path, &pc)) != CS_OK) {
-        return rc;
-    }
-    r = calloc(1, sizeof *r);
     if (r == NULL) {
-        rc = cs_err_set(CS_ERR_NOMEM, "out of memory starting a replay");
-        goto fail;
+        return;
+    }
+    if (r->ft.pool != NULL) {
+        drop_all(r);
+        cs_flow_table_free(&r->ft);
+    }
+    cs_dpi_close(r->dpi);
+    cs_yara_scanner_free(r->yscan);
+    cs_yara_rules_free(r->yowned);
+    free(r);
+}
+
+/* A replay context: one flow table, one nDPI module, one YARA scanner. */
+static cs_rc replay_new(const char *path, const cs_packet_opts *opts, cs_event_sink sink, void *ud,
+                        int64_t id_base, int64_t id_stride, replay **out)
+{
+    replay *r = calloc(1, sizeof *r);
+    cs_dpi_files files;
+    cs_rc rc;
+    size_t mf = opts->max_flows == 0 ? DEFAULT_MAX_FLOWS : opts->max_flows;
+    *out = NULL;
+    if (r == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory starting a replay");
     }
     r->path = path;
     r->sink = sink;
     r->ud = ud;
+    r->id_base = id_base;
+    r->id_stride = id_stride;
     r->idle_us = opts->idle_timeout_us > 0 ? opts->idle_timeout_us : DEFAULT_IDLE_US;
     r->active_us = opts->active_timeout_us > 0 ? opts->active_timeout_us : DEFAULT_ACTIVE_US;
     r->linger_us = opts->tcp_close_linger_us == 0 ? DEFAULT_LINGER_US : opts->tcp_close_linger_us;
@@ -831,15 +833,9 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     r->sensor = opts->sensor_name;
     r->risk_events = opts->risk_events;
     r->sensor_len = r->sensor != NULL ? strnlen(r->sensor, 256) : 0;
-    {
-        size_t mf = opts->max_flows == 0 ? DEFAULT_MAX_FLOWS : opts->max_flows;
-        if (mf > MAX_FLOWS_LIMIT) {
-            mf = MAX_FLOWS_LIMIT;
-        }
-        if ((rc = cs_flow_table_init(&r->ft, (uint32_t)mf)) != CS_OK) {
-            goto fail;
-        }
-        table_ready = 1;
+    if ((rc = cs_flow_table_init(&r->ft, (uint32_t)(mf > MAX_FLOWS_LIMIT ? MAX_FLOWS_LIMIT : mf))) != CS_OK) {
+        free(r);
+        return rc;
     }
     files.protos = opts->ndpi_protos_file;
     files.categories = opts->ndpi_categories_file;
@@ -847,7 +843,8 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     files.ja3 = opts->ndpi_ja3_file;
     files.sha1 = opts->ndpi_sha1_file;
     if ((rc = cs_dpi_open(&r->dpi, &files)) != CS_OK) {
-        goto fail;
+        replay_free(r);
+        return rc;
     }
     r->ymax = opts->yara_max_bytes == 0 ? CS_YARA_DEFAULT_MAX_BYTES : opts->yara_max_bytes;
     if (r->ymax > YARA_MAX_BYTES_LIMIT) {
@@ -855,13 +852,305 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     }
     r->ytimeout = opts->yara_timeout_s;
     r->yrules = opts->yara_compiled;
-    if (r->yrules == NULL && opts->nyara_rules > 0) {
-        if ((rc = cs_yara_compile(opts->yara_rules, opts->nyara_rules, &r->yowned)) != CS_OK) {
+    *out = r;
+    return CS_OK;
+}
+
+_Static_assert(sizeof(cs_packet_stats) % sizeof(uint64_t) == 0, "cs_packet_stats holds uint64_t counters only");
+
+static void add_stats(cs_packet_stats *to, const cs_packet_stats *from)
+{
+    const uint64_t *f = (const uint64_t *)(const void *)from;
+    uint64_t *t = (uint64_t *)(void *)to;
+    /* every member is a uint64_t counter (packet.h); the peak is a max, not a sum */
+    uint64_t peak = to->yara_peak_bytes > from->yara_peak_bytes ? to->yara_peak_bytes : from->yara_peak_bytes;
+    for (size_t i = 0; i < sizeof *to / sizeof(uint64_t); i++) {
+        t[i] += f[i];
+    }
+    to->yara_peak_bytes = peak;
+}
+
+/* ---------------------------------------------------------------- workers --
+ * With opts->workers > 1 the calling thread only reads the file and deals
+ * the packets to the workers by a symmetric hash of the two addresses and
+ * the protocol (ports left out so that an IP fragment goes where its flow
+ * is); each worker is a replay context of its own, fed through a bounded
+ * queue of packet batches, so a flow is seen, in order, by exactly one
+ * worker. Events reach the sink from the worker threads. */
+
+#define BATCH_PKTS 256
+#define BATCH_BYTES (512u * 1024u)
+
+typedef struct pbatch {
+    size_t n, used;
+    int64_t clock;             /* the dispatcher's packet time when it sent this batch */
+    struct pcap_pkthdr h[BATCH_PKTS];
+    size_t off[BATCH_PKTS];
+    uint8_t data[BATCH_BYTES];
+} pbatch;
+
+typedef struct worker {
+    replay *r;
+    cs_queue *q;
+    int linktype;
+    pthread_t th;
+    cs_rc rc;
+    atomic_int *stop;
+    /* for replay_new, run on the worker's own thread: the nDPI modules of
+     * all workers are built at the same time, not one after the other */
+    const char *path;
+    const cs_packet_opts *opts;
+    cs_event_sink sink;
+    void *ud;
+    unsigned index, n;
+    char err[512];
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    void *item;
+    w->rc = replay_new(w->path, w->opts, w->sink, w->ud, w->index, w->n, &w->r);
+    if (w->rc != CS_OK) {
+        snprintf(w->err, sizeof w->err, "%s", cs_err_msg());   /* the message is thread-local */
+        atomic_store(w->stop, 1);
+    }
+    while (cs_queue_pop(w->q, &item) == CS_OK) {
+        pbatch *b = item;
+        if (w->rc != CS_OK) {
+            free(b);   /* drain: the dispatcher may still be pushing */
+            continue;
+        }
+        for (size_t i = 0; i < b->n && w->rc == CS_OK; i++) {
+            w->rc = on_packet(w->r, w->linktype, &b->h[i], b->data + b->off[i]);
+        }
+        /* time moved on with the other workers' packets too: a flow that
+         * went idle meanwhile ends as it would with one worker */
+        if (w->rc == CS_OK && w->r->started && b->clock > w->r->now_us) {
+            w->r->now_us = b->clock;
+            w->rc = expire(w->r);
+        }
+        free(b);
+        if (w->rc != CS_OK) {
+            snprintf(w->err, sizeof w->err, "%s", cs_err_msg());
+            atomic_store(w->stop, 1);
+        }
+    }
+    if (w->rc == CS_OK && (w->rc = flush_all(w->r)) != CS_OK) {
+        snprintf(w->err, sizeof w->err, "%s", cs_err_msg());
+    }
+    return NULL;
+}
+
+/* Dealing: a symmetric hash of addresses, protocol and ports, so flows
+ * between two hosts spread over the workers too; a datagram's non-first
+ * fragments (no ports) follow its first fragment through a small cache,
+ * else go by the addresses alone (then counted as orphans by their worker,
+ * as when the first fragment was never seen). */
+#define DEAL_FRAGS 4096
+
+typedef struct dealer {
+    unsigned n;
+    struct {
+        uint32_t key;
+        uint16_t worker;
+        uint8_t used;
+    } frag[DEAL_FRAGS];
+} dealer;
+
+static unsigned deal(dealer *dl, int linktype, const struct pcap_pkthdr *h, const u_char *data)
+{
+    cs_pkt p;
+    cs_dec_rc d = cs_decode(linktype, data, h->caplen, &p);
+    uint32_t ha = 2166136261u, hb = 2166136261u, addr, fkey;
+    unsigned w;
+    if (d != CS_DEC_OK && d != CS_DEC_FRAG) {
+        return 0;
+    }
+    for (int i = 0; i < 16; i++) {
+        ha = (ha ^ p.src[i]) * 16777619u;
+        hb = (hb ^ p.dst[i]) * 16777619u;
+    }
+    addr = (ha ^ hb) + p.proto;
+    fkey = (addr ^ (p.frag_id * 2654435761u)) | 1u;
+    if (d == CS_DEC_FRAG) {
+        uint32_t slot = fkey % DEAL_FRAGS;
+        if (dl->frag[slot].used && dl->frag[slot].key == fkey) {
+            return dl->frag[slot].worker;
+        }
+        return (unsigned)((addr * 2654435761u) >> 7) % dl->n;
+    }
+    w = (unsigned)(((addr + (uint32_t)(p.sport ^ p.dport) * 40503u) * 2654435761u) >> 7) % dl->n;
+    if (p.first_frag) {
+        uint32_t slot = fkey % DEAL_FRAGS;
+        dl->frag[slot].key = fkey;
+        dl->frag[slot].worker = (uint16_t)w;
+        dl->frag[slot].used = 1;
+    }
+    return w;
+}
+
+static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts *opts, unsigned n,
+                             cs_event_sink sink, void *ud, cs_packet_stats *stats)
+{
+    worker *w = calloc(n, sizeof *w);
+    pbatch **cur = calloc(n, sizeof *cur);
+    dealer *dl = calloc(1, sizeof *dl);
+    atomic_int stop;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int linktype = pcap_datalink(pc), prc = 1;
+    unsigned started = 0;
+    uint64_t read = 0;
+    int64_t gnow = 0;
+    char perr[PCAP_ERRBUF_SIZE + 1] = "";
+    cs_rc rc = CS_OK;
+
+    atomic_init(&stop, 0);
+    if (w == NULL || cur == NULL || dl == NULL) {
+        rc = cs_err_set(CS_ERR_NOMEM, "out of memory starting the workers");
+        goto out;
+    }
+    dl->n = n;
+    for (unsigned i = 0; i < n && rc == CS_OK; i++) {
+        w[i].linktype = linktype;
+        w[i].stop = &stop;
+        w[i].path = path;
+        w[i].opts = opts;
+        w[i].sink = sink;
+        w[i].ud = ud;
+        w[i].index = i;
+        w[i].n = n;
+        if ((rc = cs_queue_new(32, &w[i].q)) != CS_OK) {
+            break;
+        }
+        if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0) {
+            rc = cs_err_set(CS_ERR_INTERNAL, "cannot start packet worker %u", i);
+            break;
+        }
+        started++;
+    }
+    while (rc == CS_OK && !atomic_load(&stop) && (prc = pcap_next_ex(pc, &h, &data)) == 1) {
+        unsigned k = deal(dl, linktype, h, data);
+        pbatch *b = cur[k];
+        int64_t sec = h->ts.tv_sec < 0 ? 0 : (int64_t)h->ts.tv_sec > MAX_TS_SEC ? MAX_TS_SEC : (int64_t)h->ts.tv_sec;
+        int64_t ts = sec * 1000000 + ((int64_t)h->ts.tv_usec % 1000000);
+        read++;
+        /* one clock for all workers, as one worker would keep it: each
+         * packet carries the latest time seen in the whole file */
+        gnow = ts > gnow ? ts : gnow;
+        if (b != NULL && (b->n == BATCH_PKTS || b->used + h->caplen > BATCH_BYTES)) {
+            b->clock = gnow;
+            if ((rc = cs_queue_push(w[k].q, b)) != CS_OK) {
+                free(b);
+            }
+            cur[k] = b = NULL;
+        }
+        if (rc == CS_OK && b == NULL) {
+            if ((b = cur[k] = malloc(sizeof *b)) == NULL) {
+                rc = cs_err_set(CS_ERR_NOMEM, "out of memory batching packets");
+            } else {
+                b->n = b->used = 0;
+            }
+        }
+        if (rc == CS_OK && h->caplen <= BATCH_BYTES) {
+            b->h[b->n] = *h;
+            b->h[b->n].ts.tv_sec = (time_t)(gnow / 1000000);
+            b->h[b->n].ts.tv_usec = (suseconds_t)(gnow % 1000000);
+            b->off[b->n] = b->used;
+            memcpy(b->data + b->used, data, h->caplen);
+            b->used += h->caplen;
+            b->n++;
+        }
+    }
+    if (prc == PCAP_ERROR) {
+        snprintf(perr, sizeof perr, "%s", pcap_geterr(pc));
+    }
+    for (unsigned k = 0; k < n && cur != NULL; k++) {
+        /* the last batch of each worker carries the file's last time */
+        if (cur[k] == NULL && k < started && (cur[k] = malloc(sizeof *cur[k])) != NULL) {
+            cur[k]->n = cur[k]->used = 0;
+        }
+        if (cur[k] != NULL) {
+            cur[k]->clock = gnow;
+            if (k < started && cs_queue_push(w[k].q, cur[k]) == CS_OK) {
+                cur[k] = NULL;
+            } else {
+                free(cur[k]);
+            }
+        }
+    }
+out:
+    for (unsigned i = 0; i < started; i++) {
+        cs_queue_close(w[i].q);
+        pthread_join(w[i].th, NULL);
+        if (rc == CS_OK && w[i].rc != CS_OK) {
+            rc = cs_err_set(w[i].rc, "%s", w[i].err);   /* the worker's sentence, on this thread */
+        }
+    }
+    for (unsigned i = 0; w != NULL && i < n; i++) {
+        if (w[i].r != NULL) {
+            if (stats != NULL) {
+                add_stats(stats, &w[i].r->st);
+            }
+            replay_free(w[i].r);
+        }
+        if (w[i].q != NULL) {
+            void *item;
+            while (cs_queue_pop_timed(w[i].q, &item, 0) == CS_OK) {
+                free(item);   /* left over after a stop */
+            }
+            cs_queue_free(w[i].q);
+        }
+    }
+    free(w);
+    free(cur);
+    free(dl);
+    if (rc == CS_OK && perr[0] != '\0') {
+        rc = cs_err_set(CS_ERR_PARSE, "%s: packet %" PRIu64 ": %s", path, read + 1, perr);
+    }
+    return rc;
+}
+
+cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_event_sink sink, void *ud,
+                            cs_packet_stats *stats)
+{
+    static const cs_packet_opts defaults;
+    replay *r = NULL;
+    pcap_t *pc = NULL;
+    cs_yara_rules *yowned = NULL;
+    cs_packet_opts o;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int linktype;
+    int prc;
+    cs_rc rc = CS_OK;
+
+    if (stats != NULL) {
+        memset(stats, 0, sizeof *stats);
+    }
+    if (path == NULL || sink == NULL) {
+        return cs_err_set(CS_ERR_INVAL, "cs_packet_replay_file: path and sink are required");
+    }
+    o = opts != NULL ? *opts : defaults;
+    if ((rc = open_capture(path, &pc)) != CS_OK) {
+        return rc;
+    }
+    /* YARA rules are compiled once, whatever the number of workers */
+    if (o.yara_compiled == NULL && o.nyara_rules > 0) {
+        if ((rc = cs_yara_compile(o.yara_rules, o.nyara_rules, &yowned)) != CS_OK) {
             goto fail;
         }
-        r->yrules = r->yowned;
+        o.yara_compiled = yowned;
     }
-
+    if (o.workers > 1) {
+        rc = replay_parallel(path, pc, &o, o.workers > CS_PACKET_MAX_WORKERS ? CS_PACKET_MAX_WORKERS : o.workers,
+                             sink, ud, stats);
+        goto fail;
+    }
+    if ((rc = replay_new(path, &o, sink, ud, 0, 1, &r)) != CS_OK) {
+        goto fail;
+    }
     linktype = pcap_datalink(pc);
     while ((prc = pcap_next_ex(pc, &h, &data)) == 1) {
         if ((rc = on_packet(r, linktype, h, data)) != CS_OK) {
@@ -881,19 +1170,11 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
     rc = flush_all(r);
 
 fail:
-    if (r != NULL) {
-        if (stats != NULL) {
-            *stats = r->st;
-        }
-        if (table_ready) {
-            drop_all(r);
-            cs_flow_table_free(&r->ft);
-        }
-        cs_dpi_close(r->dpi);
-        cs_yara_scanner_free(r->yscan);
-        cs_yara_rules_free(r->yowned);
-        free(r);
+    if (r != NULL && stats != NULL) {
+        *stats = r->st;
     }
+    replay_free(r);
+    cs_yara_rules_free(yowned);
     if (pc != NULL) {
         pcap_close(pc);
     }
