@@ -348,6 +348,9 @@ size_t cs_feed_inputs(const cs_feed *f, cs_event_sink sink, void *ud, cs_input_s
         memset(&po, 0, sizeof po);
     }
     po.risk_events = 1;   /* rules and analysts take nDPI risks one at a time */
+    if (po.stats_interval_us == 0) {
+        po.stats_interval_us = 60 * 1000000LL;   /* the sensor's counters, every minute of packet time */
+    }
     if (pcaps > 0 && po.yara_compiled == NULL && po.nyara_rules > 0) {
         /* Compile the YARA rules once for all captures. */
         if (cs_yara_compile(po.yara_rules, po.nyara_rules, &yr) != CS_OK) {

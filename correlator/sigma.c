@@ -1030,7 +1030,7 @@ static void evls_read(const cs_event *ev, evls *e)
     }
     e->sensor = !e->known && (ev->kind == CS_KIND_FLOW || ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP ||
                               ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_FILE || ev->kind == CS_KIND_RISK ||
-                              ev->kind == CS_KIND_YARA);
+                              ev->kind == CS_KIND_YARA || ev->kind == CS_KIND_STATS);
 }
 
 static bool ls_eq(const char *rule_lc, size_t rl, const char *ev, size_t el)

@@ -32,7 +32,7 @@
  * - an event carrying NO logsource part at all has an unknown logsource and is
  *   matched against every rule (events built by hand, JSON without a
  *   mapping); except that the packet sensor's events (kinds flow, dns, http,
- *   tls, file, risk, yara), which carry none and stand for network traffic, reach only
+ *   tls, file, risk, yara, stats), which carry none and stand for network traffic, reach only
  *   rules naming no product and no service, and no category or one of
  *   network, firewall, dns, proxy, webserver (a service is one program's or
  *   product's own log, e.g. zeek rdp or linux sshd: SigmaHQ's zeek `not

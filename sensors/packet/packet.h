@@ -121,6 +121,11 @@ typedef struct cs_packet_opts {
      * and YARA scanner, and calls the sink from its own thread (the sink must
      * then be thread-safe; event order across flows is no longer fixed). */
     unsigned workers;
+    /* Every this much packet time, each worker emits a CS_KIND_STATS event
+     * with its counters so far (citysoc.stats.*: packets, bytes, malformed,
+     * non_ip, truncated, flows_active/created/evicted, frag_orphans, worker);
+     * 0: none (the CLI and `citysoc run` use 60 s). */
+    int64_t stats_interval_us;
     size_t yara_max_bytes;           /* default 4096 when 0 */
     int yara_timeout_s;              /* per scan; default 10 s when 0, < 0 = none */
 } cs_packet_opts;
@@ -147,6 +152,7 @@ typedef struct cs_packet_stats {
     uint64_t yara_buffers;     /* payload buffers allocated (lazily, at a direction's first payload byte) */
     uint64_t yara_peak_bytes;  /* most buffer memory held at once */
     uint64_t risk_events;      /* nDPI risk events emitted (one per risk of a flow) */
+    uint64_t stats_events;     /* periodic stats events emitted */
 } cs_packet_stats;
 
 /* Reads a pcap or pcapng file offline and emits one CS_KIND_FLOW event per flow when it ends (idle timeout measured in

@@ -57,6 +57,7 @@ typedef struct replay {
     int64_t idle_us, active_us, linger_us;
     const char *sensor;
     int risk_events;         /* cs_packet_opts.risk_events */
+    int64_t stats_every, stats_next;   /* periodic stats events (packet time) */
     size_t sensor_len;
     uint16_t seed;
     cs_event_sink sink;
@@ -700,6 +701,8 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
     return CS_OK;
 }
 
+static cs_rc emit_stats(replay *r);
+
 static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
 {
     int64_t sec = (int64_t)h->ts.tv_sec;
@@ -724,6 +727,16 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
     if ((rc = expire(r)) != CS_OK) {
         return rc;
     }
+    if (r->stats_every > 0) {
+        if (r->stats_next == 0) {
+            r->stats_next = r->now_us + r->stats_every;
+        } else if (r->now_us >= r->stats_next) {
+            r->stats_next = r->now_us + r->stats_every;
+            if ((rc = emit_stats(r)) != CS_OK) {
+                return rc;
+            }
+        }
+    }
     switch (cs_decode(linktype, data, h->caplen, &p)) {
     case CS_DEC_OK:
         return on_ip(r, &p, h->len);
@@ -739,6 +752,37 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
     }
 }
 
+/* The worker's counters so far, as an event an analyst (or a rule on
+ * citysoc.stats.malformed) can watch: where the sensor was blind shows. */
+static cs_rc emit_stats(replay *r)
+{
+    cs_event *ev = cs_event_new_sized(CS_KIND_STATS, r->now_us, 16, 128);
+    cs_rc rc;
+    if (ev == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory building a stats event");
+    }
+    rc = cs_event_add_cstr(&ev, CS_F_EVENT_MODULE, "packet");
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_WORKER, r->id_base);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_PACKETS, (int64_t)r->st.packets);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_BYTES, (int64_t)r->st.bytes);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_MALFORMED, (int64_t)r->st.decode_errors);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_NON_IP, (int64_t)r->st.non_ip);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_TRUNCATED, (int64_t)r->st.truncated);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FLOWS_ACTIVE, (int64_t)r->ft.count);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FLOWS_CREATED, (int64_t)r->st.flows_created);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FLOWS_EVICTED, (int64_t)r->st.flows_evicted);
+    rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FRAG_ORPHANS, (int64_t)r->st.frag_orphans);
+    if (rc == CS_OK && r->sensor != NULL) {
+        rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len);
+    }
+    if (rc != CS_OK) {
+        cs_event_free(ev);
+        return rc;
+    }
+    r->st.stats_events++;
+    return r->sink(ev, r->ud);
+}
+
 /* Emit every flow with packets, in order of first packet (empty records are dropped later). */
 static cs_rc flush_all(replay *r)
 {
@@ -752,7 +796,8 @@ static cs_rc flush_all(replay *r)
             return rc;
         }
     }
-    return CS_OK;
+    /* the last counters of this capture (and worker) */
+    return r->stats_every > 0 && r->started ? emit_stats(r) : CS_OK;
 }
 
 /* Release every flow without emitting (after a sink stop or an error). */
@@ -832,6 +877,7 @@ static cs_rc replay_new(const char *path, const cs_packet_opts *opts, cs_event_s
     r->seed = opts->community_id_seed;
     r->sensor = opts->sensor_name;
     r->risk_events = opts->risk_events;
+    r->stats_every = opts->stats_interval_us > 0 ? opts->stats_interval_us : 0;
     r->sensor_len = r->sensor != NULL ? strnlen(r->sensor, 256) : 0;
     if ((rc = cs_flow_table_init(&r->ft, (uint32_t)(mf > MAX_FLOWS_LIMIT ? MAX_FLOWS_LIMIT : mf))) != CS_OK) {
         free(r);

@@ -9,8 +9,8 @@
 . "$(dirname "$0")/lib.bash"
 need_shared ndpi/pcap
 
-norm() { # events.jsonl -> sorted, ids and run times taken out
-    sed 's/"created":"[^"]*",//; s/"id":[0-9]*}/"id":X}/; s/"id":[0-9]*,/"id":X,/; s/on flow [0-9]*/on flow X/; s/payload of flow [0-9]*/payload of flow X/' "$1" | sort
+norm() { # events.jsonl -> sorted, ids and run times taken out; stats are per worker
+    grep -vF '"dataset":"citysoc.stats"' "$1" | sed 's/"created":"[^"]*",//; s/"id":[0-9]*}/"id":X}/; s/"id":[0-9]*,/"id":X,/; s/on flow [0-9]*/on flow X/; s/payload of flow [0-9]*/payload of flow X/' | sort
 }
 flows_only() { # the flow records (time, end reason, both ends with their counters), not nDPI's verdict or metadata
     grep -F '"dataset":"citysoc.flow"' "$1" | awk '{
@@ -50,4 +50,17 @@ echo "# $total captures: $same identical, $conf_only with the same flows but ano
 check "replayed the suite with 1 and 3 workers ($total captures)" test "$total" -ge 150
 check "the same number of flows either way ($flows1 / $flows3)" test "$flows1" -eq "$flows3"
 check "at least 97% of the captures give identical events ($same of $total)" test $((same * 100)) -ge $((total * 97))
+ECHO=$CS_SHARED_DATA/bench-pcaps/zeek-echo-connections.pcap
+if [ -f "$ECHO" ]; then
+    # the workers' periodic counters add up to the packets of the capture
+    "$CS_BIN" replay --pcap "$CS_SHARED_DATA/bench-pcaps/zeek-echo-connections.pcap" --workers 3 --events "$TMP/st.jsonl" -q \
+        2>/dev/null
+    total_pkts=$(grep -F '"dataset":"citysoc.stats"' "$TMP/st.jsonl" | awk '
+        { match($0, /"worker":[0-9]+/); w = substr($0, RSTART + 9, RLENGTH - 9)
+          match($0, /"packets":[0-9]+/); last[w] = substr($0, RSTART + 10, RLENGTH - 10) }
+        END { for (w in last) s += last[w]; print s + 0 }')
+    check "3 workers' last stats events add up to the capture's 82582 packets ($total_pkts)" test "$total_pkts" -eq 82582
+else
+    echo "# $ECHO absent: the stats check is skipped"
+fi
 finish
