@@ -27,6 +27,7 @@
 
 #include "community_id.h"
 #include "decode.h"
+#include "engine.h"
 #include "flow.h"
 #include "ndpi_wrap.h"
 #include "yara_scan.h"
@@ -52,7 +53,7 @@ typedef struct frag_ent {
     int64_t ts;
 } frag_ent;
 
-typedef struct replay {
+typedef struct cs_pkt_engine {
     const char *path;
     int64_t idle_us, active_us, linger_us;
     const char *sensor;
@@ -75,6 +76,8 @@ typedef struct replay {
     size_t ymax;
     int ytimeout;
     uint64_t ylive;                /* buffer bytes held now */
+    int cap_set;                   /* a live capture gave its counters */
+    uint64_t cap_recv, cap_drop, cap_ifdrop;
     frag_ent frag[FRAG_SLOTS];
 } replay;
 
@@ -703,6 +706,21 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
 
 static cs_rc emit_stats(replay *r);
 
+/* A stats event every stats_every of packet time. */
+static cs_rc stats_due(replay *r)
+{
+    if (r->stats_every <= 0) {
+        return CS_OK;
+    }
+    if (r->stats_next == 0) {
+        r->stats_next = r->now_us + r->stats_every;
+    } else if (r->now_us >= r->stats_next) {
+        r->stats_next = r->now_us + r->stats_every;
+        return emit_stats(r);
+    }
+    return CS_OK;
+}
+
 static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
 {
     int64_t sec = (int64_t)h->ts.tv_sec;
@@ -724,18 +742,8 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
         r->now_us = ts;   /* packet time never goes backwards */
         r->started = 1;
     }
-    if ((rc = expire(r)) != CS_OK) {
+    if ((rc = expire(r)) != CS_OK || (rc = stats_due(r)) != CS_OK) {
         return rc;
-    }
-    if (r->stats_every > 0) {
-        if (r->stats_next == 0) {
-            r->stats_next = r->now_us + r->stats_every;
-        } else if (r->now_us >= r->stats_next) {
-            r->stats_next = r->now_us + r->stats_every;
-            if ((rc = emit_stats(r)) != CS_OK) {
-                return rc;
-            }
-        }
     }
     switch (cs_decode(linktype, data, h->caplen, &p)) {
     case CS_DEC_OK:
@@ -772,6 +780,11 @@ static cs_rc emit_stats(replay *r)
     rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FLOWS_CREATED, (int64_t)r->st.flows_created);
     rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FLOWS_EVICTED, (int64_t)r->st.flows_evicted);
     rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_FRAG_ORPHANS, (int64_t)r->st.frag_orphans);
+    if (r->cap_set) {
+        rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_KERNEL_RECEIVED, (int64_t)r->cap_recv);
+        rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_KERNEL_DROPS, (int64_t)r->cap_drop);
+        rc = rc ? rc : cs_event_add_int(&ev, CS_F_CS_STATS_IF_DROPS, (int64_t)r->cap_ifdrop);
+    }
     if (rc == CS_OK && r->sensor != NULL) {
         rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len);
     }
@@ -902,9 +915,64 @@ static cs_rc replay_new(const char *path, const cs_packet_opts *opts, cs_event_s
     return CS_OK;
 }
 
+/* ----------------------------------------------------------- engine.h -- */
+
+cs_rc cs_pkt_engine_new(const char *label, const cs_packet_opts *opts, cs_event_sink sink, void *ud,
+                        unsigned index, unsigned n, cs_pkt_engine **out)
+{
+    return replay_new(label, opts, sink, ud, index, n == 0 ? 1 : n, out);
+}
+
+cs_rc cs_pkt_engine_packet(cs_pkt_engine *e, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    return on_packet(e, linktype, h, data);
+}
+
+cs_rc cs_pkt_engine_advance(cs_pkt_engine *e, int64_t now_us)
+{
+    cs_rc rc;
+    if (!e->started || now_us <= e->now_us) {
+        return CS_OK;
+    }
+    e->now_us = now_us;
+    if ((rc = expire(e)) != CS_OK) {
+        return rc;
+    }
+    return stats_due(e);
+}
+
+void cs_pkt_engine_set_capture_counters(cs_pkt_engine *e, uint64_t received, uint64_t kernel_drops,
+                                        uint64_t if_drops)
+{
+    e->cap_set = 1;
+    e->cap_recv = received;
+    e->cap_drop = kernel_drops;
+    e->cap_ifdrop = if_drops;
+}
+
+cs_rc cs_pkt_engine_finish(cs_pkt_engine *e)
+{
+    return flush_all(e);
+}
+
+const cs_packet_stats *cs_pkt_engine_stats(const cs_pkt_engine *e)
+{
+    return &e->st;
+}
+
+int64_t cs_pkt_engine_now(const cs_pkt_engine *e)
+{
+    return e->started ? e->now_us : 0;
+}
+
+void cs_pkt_engine_free(cs_pkt_engine *e)
+{
+    replay_free(e);
+}
+
 _Static_assert(sizeof(cs_packet_stats) % sizeof(uint64_t) == 0, "cs_packet_stats holds uint64_t counters only");
 
-static void add_stats(cs_packet_stats *to, const cs_packet_stats *from)
+void cs_pkt_stats_add(cs_packet_stats *to, const cs_packet_stats *from)
 {
     const uint64_t *f = (const uint64_t *)(const void *)from;
     uint64_t *t = (uint64_t *)(void *)to;
@@ -972,9 +1040,8 @@ static void *worker_main(void *arg)
         }
         /* time moved on with the other workers' packets too: a flow that
          * went idle meanwhile ends as it would with one worker */
-        if (w->rc == CS_OK && w->r->started && b->clock > w->r->now_us) {
-            w->r->now_us = b->clock;
-            w->rc = expire(w->r);
+        if (w->rc == CS_OK) {
+            w->rc = cs_pkt_engine_advance(w->r, b->clock);
         }
         free(b);
         if (w->rc != CS_OK) {
@@ -1137,7 +1204,7 @@ out:
     for (unsigned i = 0; w != NULL && i < n; i++) {
         if (w[i].r != NULL) {
             if (stats != NULL) {
-                add_stats(stats, &w[i].r->st);
+                cs_pkt_stats_add(stats, &w[i].r->st);
             }
             replay_free(w[i].r);
         }
