@@ -993,7 +993,7 @@ bool cs_rule_match(const cs_rule *r, const cs_event *ev)
 /* An event's citysoc.logsource.* strings, read once per event. */
 typedef struct evls {
     bool known;                /* the event carries at least one of the three */
-    bool sensor;               /* none, and a packet-sensor kind (flow, dns, http, tls, file) */
+    bool sensor;               /* none, and a packet-sensor kind (flow, dns, http, tls, ssh, file, risk, yara, stats) */
     const char *s[LS_N];       /* NULL when that one is absent */
     size_t len[LS_N];
 } evls;
@@ -1030,7 +1030,7 @@ static void evls_read(const cs_event *ev, evls *e)
     }
     e->sensor = !e->known && (ev->kind == CS_KIND_FLOW || ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP ||
                               ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_FILE || ev->kind == CS_KIND_RISK ||
-                              ev->kind == CS_KIND_YARA || ev->kind == CS_KIND_STATS);
+                              ev->kind == CS_KIND_YARA || ev->kind == CS_KIND_STATS || ev->kind == CS_KIND_SSH);
 }
 
 static bool ls_eq(const char *rule_lc, size_t rl, const char *ev, size_t el)

@@ -30,7 +30,7 @@ static const char *const kind_names[CS_KIND__COUNT] = {
     [CS_KIND_HTTP] = "http", [CS_KIND_TLS] = "tls",     [CS_KIND_FILE] = "file",
     [CS_KIND_LOG] = "log",   [CS_KIND_ALERT] = "alert", [CS_KIND_RISK] = "risk",
     [CS_KIND_STATS] = "stats", [CS_KIND_JSON] = "json",
-    [CS_KIND_YARA] = "yara",
+    [CS_KIND_YARA] = "yara",  [CS_KIND_SSH] = "ssh",
 };
 
 const char *cs_kind_name(cs_kind kind)

@@ -23,6 +23,7 @@ typedef enum cs_kind {
     CS_KIND_STATS,  /* a sensor's periodic counters */
     CS_KIND_JSON,   /* an event read from a foreign JSON source */
     CS_KIND_YARA,   /* a YARA rule matched a flow's payload (packet sensor) */
+    CS_KIND_SSH,    /* an SSH session's banners and HASSH (packet sensor) */
     CS_KIND__COUNT
 } cs_kind;
 

@@ -32,6 +32,9 @@ typedef struct cs_flow_key {
     uint8_t ipver;
 } cs_flow_key;
 
+#define CS_FLOW_DONE_RISKS 1u   /* its nDPI risks became risk events */
+#define CS_FLOW_DONE_APP 2u     /* its protocol metadata became a dns/http/tls/ssh event */
+
 enum { CS_FLOW_LIST_NONE = 0, CS_FLOW_LIST_ACTIVE, CS_FLOW_LIST_CLOSING, CS_FLOW_LIST__COUNT };
 
 typedef enum cs_flow_end {
@@ -65,7 +68,7 @@ typedef struct cs_flow {
     uint8_t end_reason;      /* cs_flow_end once closing */
     uint8_t icmp_type, icmp_code, icmp_side;   /* first ICMP packet, for the Community ID */
     uint8_t yara_done;       /* bit per key side whose payload was scanned (or needs no scan) */
-    uint8_t risks_done;      /* its nDPI risks became risk events (once per flow) */
+    uint8_t events_done;     /* CS_FLOW_DONE_* bits: events emitted once per flow */
     struct cs_yara_buf *yara_buf[2];   /* first payload bytes per key side, until scanned (yara_scan.h) */
     cs_dpi_flow dpi;
 } cs_flow;

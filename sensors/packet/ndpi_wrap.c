@@ -636,14 +636,14 @@ static cs_rc add_meta(const cs_dpi_meta *m, cs_event **ev)
     return CS_OK;
 }
 
-cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
+cs_rc cs_dpi_add_protocol(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
 {
     ndpi_protocol p = NDPI_PROTOCOL_NULL;
     char name[128];
     char tmp[64];
     const char *s;
     uint16_t l7;
-    cs_rc rc = CS_OK;
+    cs_rc rc;
 
     p.master_protocol = f->master;
     p.app_protocol = f->app;
@@ -661,10 +661,21 @@ cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
         }
     }
     s = ndpi_protocol2name(d->mod, p, name, sizeof name);
-    if ((rc = cs_event_add_str(ev, CS_F_CS_NDPI_PROTOCOL, s, strnlen(s, sizeof name))) != CS_OK) {
+    return cs_event_add_str(ev, CS_F_CS_NDPI_PROTOCOL, s, strnlen(s, sizeof name));
+fail:
+    return rc;
+}
+
+cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
+{
+    ndpi_protocol_category_t cat = (ndpi_protocol_category_t)f->category;
+    const char *s;
+    cs_rc rc;
+
+    if ((rc = cs_dpi_add_protocol(d, f, ev)) != CS_OK) {
         goto fail;
     }
-    s = ndpi_category_get_name(d->mod, p.category);
+    s = ndpi_category_get_name(d->mod, cat);
     if (s != NULL && (rc = cs_event_add_str(ev, CS_F_CS_NDPI_CATEGORY, s, strnlen(s, 128))) != CS_OK) {
         goto fail;
     }
@@ -697,10 +708,35 @@ cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev)
             goto fail;
         }
     }
-    if (f->meta != NULL && (rc = add_meta(f->meta, ev)) != CS_OK) {
+    if (f->meta != NULL && cs_dpi_meta_kind(f) == CS_KIND_NONE && (rc = add_meta(f->meta, ev)) != CS_OK) {
         goto fail;
     }
     return CS_OK;
 fail:
     return rc;
+}
+
+cs_kind cs_dpi_meta_kind(const cs_dpi_flow *f)
+{
+    const cs_dpi_meta *m = f->meta;
+    if (m == NULL) {
+        return CS_KIND_NONE;
+    }
+    /* add_meta's order: one protocol family per flow */
+    return (m->kind & META_DNS) ? CS_KIND_DNS
+           : (m->kind & META_TLS) ? CS_KIND_TLS
+           : (m->kind & META_SSH) ? CS_KIND_SSH
+           : (m->kind & META_HTTP) ? CS_KIND_HTTP
+                                   : CS_KIND_NONE;
+}
+
+cs_rc cs_dpi_add_meta(const cs_dpi_flow *f, cs_event **ev)
+{
+    return f->meta != NULL ? add_meta(f->meta, ev) : CS_OK;
+}
+
+void cs_dpi_meta_release(cs_dpi_flow *f)
+{
+    free(f->meta);
+    f->meta = NULL;
 }

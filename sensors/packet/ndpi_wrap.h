@@ -56,8 +56,25 @@ void cs_dpi_snapshot(cs_dpi *d, const cs_dpi_flow *f, cs_dpi_flow *out);
 /* Free everything the record holds (live state and result); leaves it zeroed. */
 void cs_dpi_flow_clear(cs_dpi *d, cs_dpi_flow *f);
 
-/* Append network.protocol, citysoc.ndpi.* and the protocol metadata fields.
- * Call after cs_dpi_finish(). */
+/* Append network.protocol, citysoc.ndpi.* and the metadata that has no
+ * event kind of its own (host names of DHCP, NetBIOS, ...; DHCP
+ * fingerprints). Call after cs_dpi_finish(). */
 cs_rc cs_dpi_add_fields(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev);
+
+/* network.protocol and citysoc.ndpi.protocol only (the first two fields
+ * cs_dpi_add_fields() writes). */
+cs_rc cs_dpi_add_protocol(cs_dpi *d, const cs_dpi_flow *f, cs_event **ev);
+
+/* The event kind the flow's protocol metadata makes (CS_KIND_DNS, _HTTP,
+ * _TLS, _SSH), or CS_KIND_NONE when it has none of these. */
+cs_kind cs_dpi_meta_kind(const cs_dpi_flow *f);
+
+/* Append that metadata (dns.*, http.*, url.*, user_agent.*, tls.*,
+ * citysoc.ssh.*). */
+cs_rc cs_dpi_add_meta(const cs_dpi_flow *f, cs_event **ev);
+
+/* Free the copied metadata once its event is out (the record keeps the
+ * verdict and risks). */
+void cs_dpi_meta_release(cs_dpi_flow *f);
 
 #endif

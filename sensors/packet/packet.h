@@ -51,13 +51,22 @@
  * when one is seen), destination.*, network.{transport,type,iana_number,
  * bytes,packets,community_id,vlan.id,protocol}, citysoc.ndpi.{protocol,
  * category,confidence,risks (one field per risk),risk_score,risk_severity},
- * citysoc.flow.{id,end_reason}, and what nDPI extracted: dns.question.name/
- * type, dns.response_code, http.request.method, url.original (request target,
- * host stripped), url.domain, user_agent.original, http.response.status_code,
- * tls.client.server_name, tls.client.ja3, tls.server.ja3s, tls.version,
- * tls.server.{subject,issuer,not_before,not_after}, citysoc.ssh.{client_banner,
- * server_banner,hassh_client,hassh_server}, citysoc.dhcp.{fingerprint,class_ident};
- * observer.name when a sensor name is set. Bytes are the pcap records' wire
+ * citysoc.flow.{id,end_reason}, url.domain and citysoc.dhcp.{fingerprint,
+ * class_ident} for the protocols that name a host but have no event kind of
+ * their own (DHCP, NetBIOS, ...); observer.name when a sensor name is set.
+ *
+ * Protocol events: when nDPI's detection of a flow ends (mid-flow, or at its
+ * end), what it extracted becomes one event of the protocol's kind, before
+ * the flow ends, ts_us = first packet: CS_KIND_DNS (dns.question.name/type,
+ * dns.response_code), CS_KIND_HTTP (http.request.method, url.original = the
+ * request target with the host stripped, url.domain, user_agent.original,
+ * http.response.status_code), CS_KIND_TLS (tls.client.server_name,
+ * tls.client.ja3, tls.server.ja3s, tls.version, tls.server.{subject,issuer,
+ * not_before,not_after}), CS_KIND_SSH (citysoc.ssh.{client_banner,
+ * server_banner,hassh_client,hassh_server}); each with the flow's source.*,
+ * destination.*, network.{transport,type,iana_number,community_id,vlan.id,
+ * protocol}, citysoc.ndpi.protocol, citysoc.flow.id and observer.name. The
+ * flow event does not repeat these fields. Bytes are the pcap records' wire
  * lengths (whole frames, link-layer headers included; ndpiReader counts the
  * captured length, which differs only on snaplen-cut captures).
  *
@@ -153,6 +162,7 @@ typedef struct cs_packet_stats {
     uint64_t yara_peak_bytes;  /* most buffer memory held at once */
     uint64_t risk_events;      /* nDPI risk events emitted (one per risk of a flow) */
     uint64_t stats_events;     /* periodic stats events emitted */
+    uint64_t app_events;       /* dns/http/tls/ssh events emitted (one per flow with such metadata) */
 } cs_packet_stats;
 
 /* Reads a pcap or pcapng file offline and emits one CS_KIND_FLOW event per flow when it ends (idle timeout measured in

@@ -187,6 +187,62 @@ static bool flow_key_field(cs_fid id)
     }
 }
 
+/* Who talked to whom: the fields every event about flow f starts with. */
+static cs_rc add_endpoints(const replay *r, const cs_flow *f, cs_event **ev)
+{
+    int s = f->init_side;
+    int d = 1 - s;
+    cs_ip sip, dip;
+    const char *tn = transport_name(f->key.proto);
+    int ports = has_ports(f->key.proto);
+    cs_rc rc;
+    side_ip(f, s, &sip);
+    side_ip(f, d, &dip);
+    if ((rc = cs_event_add_ip(ev, CS_F_SOURCE_IP, &sip)) ||
+        (ports && (rc = cs_event_add_int(ev, CS_F_SOURCE_PORT, s == 0 ? f->key.pa : f->key.pb))) ||
+        (rc = cs_event_add_ip(ev, CS_F_DESTINATION_IP, &dip)) ||
+        (ports && (rc = cs_event_add_int(ev, CS_F_DESTINATION_PORT, d == 0 ? f->key.pa : f->key.pb))) ||
+        (tn != NULL && (rc = cs_event_add_cstr(ev, CS_F_NETWORK_TRANSPORT, tn))) ||
+        (rc = cs_event_add_cstr(ev, CS_F_NETWORK_TYPE, f->key.ipver == 4 ? "ipv4" : "ipv6")) ||
+        (rc = cs_event_add_int(ev, CS_F_NETWORK_IANA_NUMBER, f->key.proto))) {
+        return rc;
+    }
+    return add_flow_ids(r, f, ev);
+}
+
+/* The protocol metadata nDPI found (DNS question and answer code, HTTP
+ * request and status, TLS handshake and certificate, SSH banners and HASSH)
+ * becomes an event of its own kind as soon as detection ends, while the
+ * flow may go on for a long time: rules on query names or SNI fire then,
+ * not at the flow's end. The flow event does not repeat these fields (one
+ * rule, one match); both carry network.community_id and citysoc.flow.id to
+ * pivot. ts = the flow's first packet. The copied strings are freed after. */
+static cs_rc emit_app(replay *r, cs_flow *f)
+{
+    cs_kind kind;
+    cs_event *ev;
+    cs_rc rc;
+    if (f->events_done & CS_FLOW_DONE_APP) {
+        return CS_OK;
+    }
+    f->events_done |= CS_FLOW_DONE_APP;
+    if ((kind = cs_dpi_meta_kind(&f->dpi)) == CS_KIND_NONE) {
+        return CS_OK;
+    }
+    if ((ev = cs_event_new_sized(kind, f->first_us, 24, 384)) == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory building a %s event", cs_kind_name(kind));
+    }
+    if ((rc = add_endpoints(r, f, &ev)) != CS_OK || (rc = cs_dpi_add_protocol(r->dpi, &f->dpi, &ev)) != CS_OK ||
+        (rc = cs_dpi_add_meta(&f->dpi, &ev)) != CS_OK || (rc = cs_event_add_int(&ev, CS_F_CS_FLOW_ID, f->id)) != CS_OK ||
+        (r->sensor != NULL && (rc = cs_event_add_str(&ev, CS_F_OBSERVER_NAME, r->sensor, r->sensor_len)) != CS_OK)) {
+        cs_event_free(ev);
+        return rc;
+    }
+    cs_dpi_meta_release(&f->dpi);
+    r->st.app_events++;
+    return r->sink(ev, r->ud);   /* the sink owns ev */
+}
+
 /* nDPI risks become events of their own (CS_KIND_RISK), one per risk, so a
  * rule or an analyst can take them one at a time: event.module ndpi,
  * citysoc.ndpi.risk, the flow's endpoints, protocol and ids. Emitted once
@@ -196,10 +252,10 @@ static cs_rc emit_risks(replay *r, cs_flow *f, const cs_event *flow_ev)
     const cs_field *fs = cs_event_fields(flow_ev);
     size_t nf = cs_event_nfields(flow_ev);
     cs_rc rc = CS_OK;
-    if (f->risks_done) {
+    if (f->events_done & CS_FLOW_DONE_RISKS) {
         return CS_OK;
     }
-    f->risks_done = 1;
+    f->events_done |= CS_FLOW_DONE_RISKS;
     for (size_t i = 0; i < nf && rc == CS_OK; i++) {
         const char *name;
         char msg[256];
@@ -237,9 +293,6 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
     int s = f->init_side;
     int d = 1 - s;
     cs_event *ev;
-    cs_ip sip, dip;
-    const char *tn = transport_name(f->key.proto);
-    int ports = has_ports(f->key.proto);
     cs_dpi_flow snap;
     const cs_dpi_flow *dv = &f->dpi;
     cs_rc rc = CS_OK;
@@ -250,45 +303,25 @@ static cs_rc emit(replay *r, cs_flow *f, cs_flow_end reason)
         dv = &snap;
     } else {
         cs_dpi_finish(r->dpi, &f->dpi);
+        if ((rc = emit_app(r, f)) != CS_OK) {
+            return rc;
+        }
     }
     ev = cs_event_new_sized(CS_KIND_FLOW, f->first_us, 48, 512);
     if (ev == NULL) {
         rc = cs_err_set(CS_ERR_NOMEM, "out of memory building a flow event");
         goto fail;
     }
-    side_ip(f, s, &sip);
-    side_ip(f, d, &dip);
     if ((rc = cs_event_add_time(&ev, CS_F_EVENT_START, f->first_us)) ||
         (rc = cs_event_add_time(&ev, CS_F_EVENT_END, f->last_us)) ||
         (rc = cs_event_add_int(&ev, CS_F_EVENT_DURATION, duration_ns(f->first_us, f->last_us))) ||
-        (rc = cs_event_add_ip(&ev, CS_F_SOURCE_IP, &sip))) {
-        goto fail;
-    }
-    if (ports && (rc = cs_event_add_int(&ev, CS_F_SOURCE_PORT, s == 0 ? f->key.pa : f->key.pb))) {
-        goto fail;
-    }
-    if ((rc = cs_event_add_int(&ev, CS_F_SOURCE_BYTES, (int64_t)f->bytes[s])) ||
+        (rc = add_endpoints(r, f, &ev)) ||
+        (rc = cs_event_add_int(&ev, CS_F_SOURCE_BYTES, (int64_t)f->bytes[s])) ||
         (rc = cs_event_add_int(&ev, CS_F_SOURCE_PACKETS, (int64_t)f->pkts[s])) ||
-        (rc = cs_event_add_ip(&ev, CS_F_DESTINATION_IP, &dip))) {
-        goto fail;
-    }
-    if (ports && (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PORT, d == 0 ? f->key.pa : f->key.pb))) {
-        goto fail;
-    }
-    if ((rc = cs_event_add_int(&ev, CS_F_DESTINATION_BYTES, (int64_t)f->bytes[d])) ||
-        (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PACKETS, (int64_t)f->pkts[d]))) {
-        goto fail;
-    }
-    if (tn != NULL && (rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TRANSPORT, tn))) {
-        goto fail;
-    }
-    if ((rc = cs_event_add_cstr(&ev, CS_F_NETWORK_TYPE, f->key.ipver == 4 ? "ipv4" : "ipv6")) ||
-        (rc = cs_event_add_int(&ev, CS_F_NETWORK_IANA_NUMBER, f->key.proto)) ||
+        (rc = cs_event_add_int(&ev, CS_F_DESTINATION_BYTES, (int64_t)f->bytes[d])) ||
+        (rc = cs_event_add_int(&ev, CS_F_DESTINATION_PACKETS, (int64_t)f->pkts[d])) ||
         (rc = cs_event_add_int(&ev, CS_F_NETWORK_BYTES, (int64_t)(f->bytes[0] + f->bytes[1]))) ||
         (rc = cs_event_add_int(&ev, CS_F_NETWORK_PACKETS, (int64_t)(f->pkts[0] + f->pkts[1])))) {
-        goto fail;
-    }
-    if ((rc = add_flow_ids(r, f, &ev)) != CS_OK) {
         goto fail;
     }
     if ((rc = cs_dpi_add_fields(r->dpi, dv, &ev)) ||
@@ -678,6 +711,9 @@ static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
         r->st.dpi_packets++;
         cs_dpi_packet(r->dpi, &f->dpi, p->l3, p->l3_caplen, r->now_us > 0 ? (uint64_t)(r->now_us / 1000) : 0,
                       p->proto);
+        if (f->dpi.done && (rc = emit_app(r, f)) != CS_OK) {
+            return rc;
+        }
     }
     if (r->yrules != NULL && p->payload_len > 0 && (p->proto == 6 || p->proto == 17) &&
         !(f->yara_done & (1u << side)) && (rc = yara_packet(r, f, side, p->payload, p->payload_len)) != CS_OK) {

@@ -55,6 +55,36 @@ static int have_ndpi_data(void)
 
 #include "collect.h"
 
+/* Protocol events (dns/http/tls/ssh) are kept apart from the flows the
+ * tests count; app_event() finds the one of a flow by flow id and
+ * Community ID (the latest first: ids restart with every replay). */
+static collect g_app;
+
+static cs_rc flow_sink(cs_event *ev, void *ud)
+{
+    if (ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP || ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_SSH) {
+        return collect_sink(ev, &g_app);
+    }
+    return collect_sink(ev, ud);
+}
+
+static const cs_event *app_event(const cs_event *flow, cs_kind kind)
+{
+    const char *cid = ev_str(flow, CS_F_NETWORK_COMMUNITY_ID);
+    for (size_t i = g_app.n; i-- > 0;) {
+        const cs_event *a = g_app.ev[i];
+        const char *acid = ev_str(a, CS_F_NETWORK_COMMUNITY_ID);
+        if (a->kind == kind && ev_int(a, CS_F_CS_FLOW_ID) == ev_int(flow, CS_F_CS_FLOW_ID) && cid != NULL &&
+            acid != NULL && strcmp(cid, acid) == 0) {
+            assert_int_equal(a->ts_us, flow->ts_us);
+            assert_string_equal(ev_str(a, CS_F_CS_NDPI_PROTOCOL), ev_str(flow, CS_F_CS_NDPI_PROTOCOL));
+            return a;
+        }
+    }
+    fail_msg("no %s event for flow %lld", cs_kind_name(kind), (long long)ev_int(flow, CS_F_CS_FLOW_ID));
+    return NULL;
+}
+
 
 /* ---- 1. SHA-1 and Community ID -------------------------------------------- */
 
@@ -307,6 +337,7 @@ static void tmp_path(char *buf, size_t n, const char *name)
 
 static void test_synthetic_tcp_http_vlan(void **state)
 {
+    const cs_event *a;
     char path[256];
     pcapw w;
     uint8_t f[2048], l4[1500];
@@ -352,7 +383,7 @@ static void test_synthetic_tcp_http_vlan(void **state)
 
     memset(&o, 0, sizeof o);
     o.sensor_name = "sensor-1";
-    assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c, &st), CS_OK);
     assert_int_equal(st.packets, 10);
     assert_int_equal(st.flows_created, 2);
     assert_int_equal(st.flows_emitted, 2);
@@ -379,11 +410,21 @@ static void test_synthetic_tcp_http_vlan(void **state)
     assert_string_equal(ev_str(e, CS_F_CS_FLOW_END_REASON), "fin");
     assert_string_equal(ev_str(e, CS_F_NETWORK_PROTOCOL), "http");
     assert_string_equal(ev_str(e, CS_F_CS_NDPI_PROTOCOL), "HTTP");
-    assert_string_equal(ev_str(e, CS_F_HTTP_REQUEST_METHOD), "GET");
-    assert_string_equal(ev_str(e, CS_F_URL_ORIGINAL), "/index.html?q=1");
-    assert_string_equal(ev_str(e, CS_F_URL_DOMAIN), "example.com");
-    assert_string_equal(ev_str(e, CS_F_USER_AGENT_ORIGINAL), "test-agent/1.0");
-    assert_int_equal(ev_int(e, CS_F_HTTP_RESPONSE_STATUS_CODE), 200);
+    /* the HTTP metadata is the http event's, not repeated on the flow */
+    assert_null(cs_event_find(e, CS_F_HTTP_REQUEST_METHOD));
+    assert_null(cs_event_find(e, CS_F_URL_DOMAIN));
+    a = app_event(e, CS_KIND_HTTP);
+    assert_true(ev_ip_is(a, CS_F_SOURCE_IP, cli));
+    assert_int_equal(ev_int(a, CS_F_DESTINATION_PORT), 80);
+    assert_string_equal(ev_str(a, CS_F_NETWORK_TRANSPORT), "tcp");
+    assert_int_equal(ev_int(a, CS_F_NETWORK_VLAN_ID), 100);
+    assert_string_equal(ev_str(a, CS_F_NETWORK_PROTOCOL), "http");
+    assert_string_equal(ev_str(a, CS_F_HTTP_REQUEST_METHOD), "GET");
+    assert_string_equal(ev_str(a, CS_F_URL_ORIGINAL), "/index.html?q=1");
+    assert_string_equal(ev_str(a, CS_F_URL_DOMAIN), "example.com");
+    assert_string_equal(ev_str(a, CS_F_USER_AGENT_ORIGINAL), "test-agent/1.0");
+    assert_int_equal(ev_int(a, CS_F_HTTP_RESPONSE_STATUS_CODE), 200);
+    assert_string_equal(ev_str(a, CS_F_OBSERVER_NAME), "sensor-1");
     assert_string_equal(ev_str(e, CS_F_OBSERVER_NAME), "sensor-1");
     assert_non_null(ev_str(e, CS_F_CS_NDPI_CATEGORY));
     assert_non_null(ev_str(e, CS_F_CS_NDPI_CONFIDENCE));
@@ -401,8 +442,8 @@ static void test_synthetic_tcp_http_vlan(void **state)
     {
         collect c2 = {0};
         collect c3 = {0};
-        assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c2, NULL), CS_OK);
-        assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c3, NULL), CS_OK);
+        assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c2, NULL), CS_OK);
+        assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c3, NULL), CS_OK);
         assert_int_equal(c2.n, c3.n);
         for (size_t i = 0; i < c2.n; i++) {
             assert_int_equal(cs_event_nfields(c2.ev[i]), cs_event_nfields(c3.ev[i]));
@@ -420,7 +461,7 @@ static void test_synthetic_tcp_http_vlan(void **state)
     }
     /* linger < 0: the closed flow goes at once, so the trailing ACK opens a new one. */
     o.tcp_close_linger_us = -1;
-    assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c, &st), CS_OK);
     assert_int_equal(c.n, 3);
     assert_string_equal(ev_str(c.ev[0], CS_F_CS_FLOW_END_REASON), "fin");
     assert_int_equal(ev_int(c.ev[0], CS_F_NETWORK_PACKETS), 7);
@@ -430,6 +471,7 @@ static void test_synthetic_tcp_http_vlan(void **state)
 
 static void test_synthetic_udp_icmp_frag_v6(void **state)
 {
+    const cs_event *a;
     char path[256];
     pcapw w;
     uint8_t f[2048], l4[1500], dns[512];
@@ -496,7 +538,7 @@ static void test_synthetic_udp_icmp_frag_v6(void **state)
     pw_add(&w, T0 + 1000, f, 50, n);
     pw_close(&w);
 
-    assert_int_equal(cs_packet_replay_file(path, NULL, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, NULL, flow_sink, &c, &st), CS_OK);
     assert_int_equal(st.packets, 11);
     assert_int_equal(st.non_ip, 1);
     assert_int_equal(st.decode_errors, 1);
@@ -508,9 +550,11 @@ static void test_synthetic_udp_icmp_frag_v6(void **state)
     e = c.ev[0];
     assert_string_equal(ev_str(e, CS_F_NETWORK_COMMUNITY_ID), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
     assert_string_equal(ev_str(e, CS_F_NETWORK_PROTOCOL), "dns");
-    assert_string_equal(ev_str(e, CS_F_DNS_QUESTION_NAME), "example.com");
-    assert_string_equal(ev_str(e, CS_F_DNS_QUESTION_TYPE), "A");
-    assert_string_equal(ev_str(e, CS_F_DNS_RESPONSE_CODE), "NXDOMAIN");
+    a = app_event(e, CS_KIND_DNS);
+    assert_string_equal(ev_str(a, CS_F_DNS_QUESTION_NAME), "example.com");
+    assert_string_equal(ev_str(a, CS_F_DNS_QUESTION_TYPE), "A");
+    assert_string_equal(ev_str(a, CS_F_DNS_RESPONSE_CODE), "NXDOMAIN");
+    assert_null(cs_event_find(e, CS_F_DNS_QUESTION_NAME));
     assert_string_equal(ev_str(e, CS_F_CS_FLOW_END_REASON), "eof");
 
     e = c.ev[1];
@@ -569,7 +613,7 @@ static void test_synthetic_timeouts_eviction_stop(void **state)
     pw_close(&w);
 
     /* Defaults: idle 60 s splits the conversation in two. */
-    assert_int_equal(cs_packet_replay_file(path, NULL, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, NULL, flow_sink, &c, &st), CS_OK);
     assert_int_equal(c.n, 8);
     assert_string_equal(ev_str(c.ev[0], CS_F_CS_FLOW_END_REASON), "idle");
     assert_int_equal(ev_int(c.ev[0], CS_F_NETWORK_PACKETS), 11);
@@ -581,7 +625,7 @@ static void test_synthetic_timeouts_eviction_stop(void **state)
     /* Active timeout 10 s: the conversation comes out in 10 s records with one flow id. */
     memset(&o, 0, sizeof o);
     o.active_timeout_us = 10000000;
-    assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c, &st), CS_OK);
     assert_string_equal(ev_str(c.ev[0], CS_F_CS_FLOW_END_REASON), "active");
     assert_int_equal(ev_int(c.ev[0], CS_F_NETWORK_PACKETS), 4);   /* t = 0, 3, 6, 9 */
     assert_int_equal(ev_int(c.ev[1], CS_F_CS_FLOW_ID), ev_int(c.ev[0], CS_F_CS_FLOW_ID));
@@ -592,7 +636,7 @@ static void test_synthetic_timeouts_eviction_stop(void **state)
     /* Table of 2 flows: the least recently seen go, and are counted. */
     memset(&o, 0, sizeof o);
     o.max_flows = 2;
-    assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c, &st), CS_OK);
+    assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c, &st), CS_OK);
     for (size_t i = 0; i < c.n; i++) {
         evicted += strcmp(ev_str(c.ev[i], CS_F_CS_FLOW_END_REASON), "evicted") == 0;
     }
@@ -604,7 +648,7 @@ static void test_synthetic_timeouts_eviction_stop(void **state)
 
     /* A sink that says stop: replay stops with its code, nothing leaks. */
     c.stop_after = 3;
-    assert_int_equal(cs_packet_replay_file(path, NULL, collect_sink, &c, &st), CS_ERR_CLOSED);
+    assert_int_equal(cs_packet_replay_file(path, NULL, flow_sink, &c, &st), CS_ERR_CLOSED);
     assert_int_equal(c.n, 3);
     assert_non_null(strstr(cs_err_msg(), "enough"));
     collect_free(&c);
@@ -917,7 +961,7 @@ static void check_against_ndpireader(const char *pcap, int with_lists, collect *
         o.ndpi_ja3_file = cfg[3];
         o.ndpi_sha1_file = cfg[4];
     }
-    rc = cs_packet_replay_file(path, &o, collect_sink, c, &st);
+    rc = cs_packet_replay_file(path, &o, flow_sink, c, &st);
     if (rc != CS_OK) {
         fail_msg("%s: %s", pcap, cs_err_msg());
     }
@@ -955,7 +999,7 @@ static const cs_event *find_by_port(const collect *c, int proto, int port)
 static void test_real_ipv6_tls_quic(void **state)
 {
     collect c = {0};
-    const cs_event *e;
+    const cs_event *e, *a;
     (void)state;
     NEED_DATA();
     check_against_ndpireader("http_ipv6.pcap", 0, &c);
@@ -966,9 +1010,10 @@ static void test_real_ipv6_tls_quic(void **state)
     assert_string_equal(ev_str(e, CS_F_CS_NDPI_PROTOCOL), "TLS.ntop");
     assert_string_equal(ev_str(e, CS_F_NETWORK_PROTOCOL), "tls");
     assert_string_equal(ev_str(e, CS_F_NETWORK_TYPE), "ipv6");
-    assert_string_equal(ev_str(e, CS_F_TLS_CLIENT_SERVER_NAME), "www.ntop.org");
-    assert_string_equal(ev_str(e, CS_F_TLS_CLIENT_JA3), "d3e627f423a33ea41841c19b8af79293");
-    assert_string_equal(ev_str(e, CS_F_TLS_VERSION), "1.2");
+    a = app_event(e, CS_KIND_TLS);
+    assert_string_equal(ev_str(a, CS_F_TLS_CLIENT_SERVER_NAME), "www.ntop.org");
+    assert_string_equal(ev_str(a, CS_F_TLS_CLIENT_JA3), "d3e627f423a33ea41841c19b8af79293");
+    assert_string_equal(ev_str(a, CS_F_TLS_VERSION), "1.2");
     assert_string_equal(ev_str(e, CS_F_CS_NDPI_CONFIDENCE), "DPI");
     assert_string_equal(ev_str(e, CS_F_CS_NDPI_CATEGORY), "Network");
     assert_int_equal(ev_int(e, CS_F_SOURCE_PACKETS), 14);
@@ -979,7 +1024,7 @@ static void test_real_ipv6_tls_quic(void **state)
     e = find_by_port(&c, 17, 45931);
     assert_non_null(e);
     assert_string_equal(ev_str(e, CS_F_CS_NDPI_PROTOCOL), "QUIC.Google");
-    assert_string_equal(ev_str(e, CS_F_TLS_CLIENT_SERVER_NAME), "www.google.it");
+    assert_string_equal(ev_str(app_event(e, CS_KIND_TLS), CS_F_TLS_CLIENT_SERVER_NAME), "www.google.it");
     assert_int_equal(ev_int(e, CS_F_NETWORK_PACKETS), 62);
     collect_free(&c);
 }
@@ -1001,7 +1046,7 @@ static void test_real_dns(void **state)
     assert_int_equal(ev_int(e, CS_F_DESTINATION_PACKETS), 212);
     assert_int_equal(ev_int(e, CS_F_DESTINATION_BYTES), 44116);
     assert_string_equal(ev_str(e, CS_F_NETWORK_PROTOCOL), "dns");
-    assert_string_equal(ev_str(e, CS_F_DNS_QUESTION_NAME), "vaaaakardli.pirate.sea");
+    assert_string_equal(ev_str(app_event(e, CS_KIND_DNS), CS_F_DNS_QUESTION_NAME), "vaaaakardli.pirate.sea");
     assert_true(count_field(e, CS_F_CS_NDPI_RISKS) >= 1);
     assert_true(ev_int(e, CS_F_CS_NDPI_RISK_SCORE) > 0);
     collect_free(&c);
@@ -1016,13 +1061,14 @@ static void test_real_http(void **state)
     check_against_ndpireader("1kxun.pcap", 0, &c);
     assert_int_equal(c.n, 129);
     /* [URL: pic.1kxun.com/video_kankan/images/videos/18283-jfyj3.jpg] */
-    for (size_t i = 0; i < c.n; i++) {
-        const char *u = ev_str(c.ev[i], CS_F_URL_ORIGINAL);
+    for (size_t i = 0; i < g_app.n; i++) {
+        const char *u = ev_str(g_app.ev[i], CS_F_URL_ORIGINAL);
         if (u != NULL && strcmp(u, "/video_kankan/images/videos/18283-jfyj3.jpg") == 0) {
-            e = c.ev[i];
+            e = g_app.ev[i];
         }
     }
     assert_non_null(e);
+    assert_int_equal(e->kind, CS_KIND_HTTP);
     assert_string_equal(ev_str(e, CS_F_URL_DOMAIN), "pic.1kxun.com");
     assert_string_equal(ev_str(e, CS_F_NETWORK_PROTOCOL), "http");
     assert_string_equal(ev_str(e, CS_F_HTTP_REQUEST_METHOD), "GET");
@@ -1063,19 +1109,19 @@ static void test_real_bad_files(void **state)
     assert_non_null(fp);
     fputs("this is not a capture file\n", fp);
     fclose(fp);
-    assert_int_equal(cs_packet_replay_file(txt, NULL, collect_sink, &c, &st), CS_ERR_PARSE);
+    assert_int_equal(cs_packet_replay_file(txt, NULL, flow_sink, &c, &st), CS_ERR_PARSE);
     assert_non_null(strstr(cs_err_msg(), txt));
     assert_non_null(strstr(cs_err_msg(), "not a pcap or pcapng capture ("));
     assert_int_equal(c.n, 0);
     fp = fopen(txt, "w");
     assert_non_null(fp);
     fclose(fp);
-    assert_int_equal(cs_packet_replay_file(txt, NULL, collect_sink, &c, &st), CS_ERR_PARSE);
+    assert_int_equal(cs_packet_replay_file(txt, NULL, flow_sink, &c, &st), CS_ERR_PARSE);
     unlink(txt);
-    assert_int_equal(cs_packet_replay_file("/nonexistent/dir/x.pcap", NULL, collect_sink, &c, &st), CS_ERR_IO);
+    assert_int_equal(cs_packet_replay_file("/nonexistent/dir/x.pcap", NULL, flow_sink, &c, &st), CS_ERR_IO);
     assert_non_null(strstr(cs_err_msg(), "/nonexistent/dir/x.pcap"));
-    assert_int_equal(cs_packet_replay_file("/tmp", NULL, collect_sink, &c, &st), CS_ERR_IO);
-    assert_int_equal(cs_packet_replay_file(NULL, NULL, collect_sink, &c, &st), CS_ERR_INVAL);
+    assert_int_equal(cs_packet_replay_file("/tmp", NULL, flow_sink, &c, &st), CS_ERR_IO);
+    assert_int_equal(cs_packet_replay_file(NULL, NULL, flow_sink, &c, &st), CS_ERR_INVAL);
 
     NEED_DATA();
     /* An nDPI list file that cannot be loaded is a configuration error. */
@@ -1084,14 +1130,14 @@ static void test_real_bad_files(void **state)
         memset(&o, 0, sizeof o);
         o.ndpi_protos_file = "/nonexistent/protos.txt";
         snprintf(path, sizeof path, "%s/ndpi/pcap/ftp.pcap", data_dir());
-        assert_int_equal(cs_packet_replay_file(path, &o, collect_sink, &c, &st), CS_ERR_CONFIG);
+        assert_int_equal(cs_packet_replay_file(path, &o, flow_sink, &c, &st), CS_ERR_CONFIG);
         assert_non_null(strstr(cs_err_msg(), "/nonexistent/protos.txt"));
         assert_int_equal(c.n, 0);
     }
     /* The truncated fuzz capture: its one packet is read (a malformed TCP
      * header, counted as a decode error), the second record is cut. */
     snprintf(path, sizeof path, "%s/ndpi/pcap/fuzz-2021-10-13.pcap", data_dir());
-    rc = cs_packet_replay_file(path, NULL, collect_sink, &c, &st);
+    rc = cs_packet_replay_file(path, NULL, flow_sink, &c, &st);
     assert_int_equal(rc, CS_ERR_PARSE);
     assert_non_null(strstr(cs_err_msg(), path));
     assert_non_null(strstr(cs_err_msg(), "packet 2"));
@@ -1115,7 +1161,7 @@ static void test_real_bad_files(void **state)
     fwrite(buf, 1, (size_t)sb.st_size / 2, fp);
     fclose(fp);
     free(buf);
-    rc = cs_packet_replay_file(cut, NULL, collect_sink, &c, &st);
+    rc = cs_packet_replay_file(cut, NULL, flow_sink, &c, &st);
     assert_int_equal(rc, CS_ERR_PARSE);
     assert_non_null(strstr(cs_err_msg(), cut));
     assert_non_null(strstr(cs_err_msg(), "packet "));
@@ -1142,7 +1188,7 @@ static void *replay_thread(void *p)
     thr_arg *a = p;
     collect c = {0};
     for (int i = 0; i < 3 && a->rc == CS_OK; i++) {
-        a->rc = cs_packet_replay_file(a->path, NULL, collect_sink, &c, NULL);
+        a->rc = cs_packet_replay_file(a->path, NULL, flow_sink, &c, NULL);
         a->flows += c.n;
         collect_free(&c);
     }
@@ -1174,7 +1220,7 @@ static void test_concurrent_replays(void **state)
 /* ---- every capture, no crash --------------------------------------------------- */
 
 typedef struct corpus {
-    size_t files, parse_errors, flows;
+    size_t files, parse_errors, flows, apps;
     uint64_t packets;
 } corpus;
 
@@ -1185,6 +1231,15 @@ static cs_rc check_sink(cs_event *ev, void *ud)
     int64_t s = ev_int(ev, CS_F_EVENT_START), e = ev_int(ev, CS_F_EVENT_END);
     int64_t sp = ev_int(ev, CS_F_SOURCE_PACKETS), dp = ev_int(ev, CS_F_DESTINATION_PACKETS);
     const char *cid = ev_str(ev, CS_F_NETWORK_COMMUNITY_ID);
+    if (ev->kind == CS_KIND_DNS || ev->kind == CS_KIND_HTTP || ev->kind == CS_KIND_TLS || ev->kind == CS_KIND_SSH) {
+        /* a protocol event: the flow's endpoints and ids, and its own fields */
+        int ok = cid != NULL && strncmp(cid, "1:", 2) == 0 && cs_event_find(ev, CS_F_SOURCE_IP) != NULL &&
+                 ev_str(ev, CS_F_CS_NDPI_PROTOCOL) != NULL && ev_int(ev, CS_F_CS_FLOW_ID) >= 1 &&
+                 cs_event_find(ev, CS_F_NETWORK_BYTES) == NULL && cs_event_nfields(ev) > 9;
+        cs_event_free(ev);
+        k->apps++;
+        return ok ? CS_OK : cs_err_set(CS_ERR_INTERNAL, "protocol event breaks an invariant");
+    }
     if (ev->kind != CS_KIND_FLOW || s != ev->ts_us || e < s || sp < 0 || dp < 0 || sp + dp < 1 ||
         ev_int(ev, CS_F_NETWORK_PACKETS) != sp + dp || cid == NULL || strncmp(cid, "1:", 2) != 0 ||
         ev_str(ev, CS_F_CS_NDPI_PROTOCOL) == NULL || ev_str(ev, CS_F_CS_FLOW_END_REASON) == NULL ||
@@ -1259,9 +1314,10 @@ static void test_replay_every_capture(void **state)
     replay_tree(p, 1, &k);
     snprintf(p, sizeof p, "%s/attack-pcaps", data_dir());
     replay_tree(p, 8, &k);
-    print_message("replayed %zu captures, %llu packets, %zu flows, %zu truncated/corrupt\n", k.files,
-                  (unsigned long long)k.packets, k.flows, k.parse_errors);
+    print_message("replayed %zu captures, %llu packets, %zu flows, %zu dns/http/tls/ssh events, %zu truncated/corrupt\n",
+                  k.files, (unsigned long long)k.packets, k.flows, k.apps, k.parse_errors);
     assert_true(k.files >= 179);
+    assert_true(k.apps > 1000);   /* 2781 when written */
     assert_true(k.parse_errors <= 5);
 }
 
@@ -1283,5 +1339,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_replays),
         cmocka_unit_test(test_replay_every_capture),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    collect_free(&g_app);
+    return failed;
 }
