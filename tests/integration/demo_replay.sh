@@ -50,6 +50,11 @@ done
 check "flow events carry a Community ID" grep -q '"community_id":"1:' "$TMP/events.jsonl"
 check "log events keep the raw line" grep -q '"original":"Mar 12 08:' "$TMP/events.jsonl"
 check "events carry the owning system" grep -q '"system":{"id":"popdb"' "$TMP/events.jsonl"
+# every packet-sensor kind carries the system of its address (inventory)
+for k in flow dns http tls ssh risk; do
+    check "$k events carry the owning system" \
+        bash -c "grep -F '\"dataset\":\"citysoc.$k\"' '$TMP/events.jsonl' | grep -q '\"system\":{\"id\":\"'"
+done
 na=$(wc -l <"$TMP/alerts.jsonl")
 check "alerts output has one line per stored alert ($na = $n)" test "$na" -eq "$n"
 
