@@ -268,8 +268,9 @@ static size_t replay_one(const char *path, const cs_packet_opts *po, cs_event_si
     CS_INFO("packet", "%s: %llu packets, %llu flows", path, (unsigned long long)ps.packets,
             (unsigned long long)ps.flows_emitted);
     if (po->yara_compiled != NULL) {
-        CS_INFO("yara", "%s: %llu scans (%llu bytes), %llu matches, %llu timeouts", path,
-                (unsigned long long)ps.yara_scans, (unsigned long long)ps.yara_bytes,
+        CS_INFO("yara", "%s: %llu scans (%llu bytes in %.3f s, %.1f MB/s), %llu matches, %llu timeouts", path,
+                (unsigned long long)ps.yara_scans, (unsigned long long)ps.yara_bytes, (double)ps.yara_ns / 1e9,
+                ps.yara_ns > 0 ? (double)ps.yara_bytes / ((double)ps.yara_ns / 1e9) / 1e6 : 0.0,
                 (unsigned long long)ps.yara_matches, (unsigned long long)ps.yara_timeouts);
     }
     return 0;

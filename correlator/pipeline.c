@@ -294,6 +294,7 @@ static void *correlator_main(void *arg)
 {
     cs_pipeline *p = arg;
     void *items[BATCH];
+    pthread_setname_np(pthread_self(), "cs-correlator");   /* top -H, perf */
     for (;;) {
         cs_rc rc;
         size_t n = cs_queue_pop_batch(p->q, items, BATCH, -1, &rc);

@@ -269,6 +269,7 @@ static void *writer_main(void *arg)
 {
     cs_store_writer *w = arg;
     void *items[512];
+    pthread_setname_np(pthread_self(), "cs-store");
     for (;;) {
         cs_rc rc;
         size_t n = cs_queue_pop_batch(w->q, items, 512, -1, &rc);

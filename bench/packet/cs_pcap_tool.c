@@ -14,6 +14,12 @@
  *                                    for the fastest pass.
  *   cs_pcap_tool flowsize            the bytes one tracked flow costs in the
  *                                    sensor, during and after detection.
+ *   cs_pcap_tool head OUT FILE N     the first N packets of FILE.
+ *   cs_pcap_tool payloads FILE DIR N the first N TCP/UDP payload bytes of
+ *                                    each flow direction (5-tuple), in order
+ *                                    of arrival as the sensor takes them, one
+ *                                    file each in DIR: what `yara` scans for
+ *                                    the YARA comparison; prints "files bytes".
  */
 #include <pcap/pcap.h>
 #include <stdint.h>
@@ -24,6 +30,9 @@
 
 #include <ndpi/ndpi_api.h>
 
+#include <sys/stat.h>
+
+#include "sensors/packet/decode.h"
 #include "sensors/packet/flow.h"
 
 static double now_s(void)
@@ -111,6 +120,107 @@ static int loop(const char *file, int passes)
     return sum == 0xffffffffffffffffULL;   /* keeps the reads */
 }
 
+static int head(const char *out, const char *file, long n)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(file, err);
+    pcap_dumper_t *d;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    if (p == NULL || (d = pcap_dump_open(p, out)) == NULL) {
+        fprintf(stderr, "%s: %s\n", p ? out : file, p ? pcap_geterr(p) : err);
+        return 1;
+    }
+    for (long i = 0; i < n && pcap_next_ex(p, &h, &data) == 1; i++) {
+        pcap_dump((u_char *)d, h, data);
+    }
+    pcap_dump_close(d);
+    pcap_close(p);
+    return 0;
+}
+
+/* One direction of one 5-tuple and its first bytes. */
+typedef struct pdir {
+    uint8_t key[37];
+    uint8_t used;
+    uint32_t len;
+    uint8_t *buf;
+} pdir;
+
+static int payloads(const char *file, const char *dir, long max)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(file, err);
+    size_t cap = 1u << 20, files = 0;
+    uint64_t bytes = 0;
+    pdir *t = calloc(cap, sizeof *t);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int lt;
+    if (p == NULL || t == NULL || max <= 0) {
+        fprintf(stderr, "%s: %s\n", file, p ? "out of memory" : err);
+        return 1;
+    }
+    mkdir(dir, 0755);
+    lt = pcap_datalink(p);
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        cs_pkt k;
+        uint8_t key[37];
+        uint32_t hv = 2166136261u;
+        size_t i;
+        if (cs_decode(lt, data, h->caplen, &k) != CS_DEC_OK || (k.proto != 6 && k.proto != 17) ||
+            k.payload_len == 0) {
+            continue;
+        }
+        memcpy(key, k.src, 16);
+        memcpy(key + 16, k.dst, 16);
+        memcpy(key + 32, &k.sport, 2);
+        memcpy(key + 34, &k.dport, 2);
+        key[36] = k.proto;
+        for (i = 0; i < sizeof key; i++) {
+            hv = (hv ^ key[i]) * 16777619u;
+        }
+        for (i = hv & (cap - 1); t[i].used && memcmp(t[i].key, key, sizeof key) != 0; i = (i + 1) & (cap - 1)) {
+        }
+        if (!t[i].used) {
+            if (files + 1 >= cap / 2) {
+                continue;   /* table full: enough directions for a benchmark */
+            }
+            t[i].used = 1;
+            memcpy(t[i].key, key, sizeof key);
+            if ((t[i].buf = malloc((size_t)max)) == NULL) {
+                return 1;
+            }
+            files++;
+        }
+        if (t[i].len < (uint32_t)max) {
+            uint32_t n = k.payload_len < (uint32_t)max - t[i].len ? k.payload_len : (uint32_t)max - t[i].len;
+            memcpy(t[i].buf + t[i].len, k.payload, n);
+            t[i].len += n;
+        }
+    }
+    pcap_close(p);
+    files = 0;
+    for (size_t i = 0; i < cap; i++) {
+        char path[4096];
+        FILE *fp;
+        if (!t[i].used) {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%zu.bin", dir, files++);
+        if ((fp = fopen(path, "wb")) == NULL || fwrite(t[i].buf, 1, t[i].len, fp) != t[i].len) {
+            fprintf(stderr, "%s: cannot write\n", path);
+            return 1;
+        }
+        fclose(fp);
+        bytes += t[i].len;
+        free(t[i].buf);
+    }
+    free(t);
+    printf("%zu %llu\n", files, (unsigned long long)bytes);
+    return 0;
+}
+
 static int flowsize(void)
 {
     /* a record in the pool plus its share of the hash slots (the table keeps
@@ -125,12 +235,18 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "merge") == 0) {
         return merge(argv[2], argv + 3, argc - 3);
     }
+    if (argc == 5 && strcmp(argv[1], "head") == 0) {
+        return head(argv[2], argv[3], atol(argv[4]));
+    }
+    if (argc == 5 && strcmp(argv[1], "payloads") == 0) {
+        return payloads(argv[2], argv[3], atol(argv[4]));
+    }
     if (argc >= 3 && strcmp(argv[1], "loop") == 0) {
         return loop(argv[2], argc >= 4 ? atoi(argv[3]) : 3);
     }
     if (argc == 2 && strcmp(argv[1], "flowsize") == 0) {
         return flowsize();
     }
-    fprintf(stderr, "usage: %s merge OUT FILE... | loop FILE [N] | flowsize\n", argv[0]);
+    fprintf(stderr, "usage: %s merge OUT FILE... | loop FILE [N] | head OUT FILE N | payloads FILE DIR N | flowsize\n", argv[0]);
     return 2;
 }

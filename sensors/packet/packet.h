@@ -2,8 +2,9 @@
  *
  * Design note
  * -----------
- * cs_packet_replay_file() reads one capture offline on the calling thread and
- * turns it into one CS_KIND_FLOW event per flow. The pipeline per packet is
+ * cs_packet_replay_file() reads one capture offline (the calling thread reads,
+ * worker threads do the rest; see workers below) and turns it into one
+ * CS_KIND_FLOW event per flow. The pipeline per packet is
  *     libpcap (pcap_next_ex) -> decode (decode.c, bounds-checked, no alloc)
  *     -> flow table (flow.c: open addressing, LRU/age lists)
  *     -> nDPI 4.2 (ndpi_wrap.c, only until the flow is classified)
@@ -124,11 +125,12 @@ typedef struct cs_packet_opts {
      * once detection is final (event.module ndpi, citysoc.ndpi.risk, the
      * flow's endpoints and ids). The CLI and `citysoc run` turn it on. */
     int risk_events;
-    /* Worker threads (default 1): with more, the calling thread reads the
-     * file and deals packets to the workers by a symmetric hash of the
-     * addresses and protocol; each worker has its own flow table, nDPI module
-     * and YARA scanner, and calls the sink from its own thread (the sink must
-     * then be thread-safe; event order across flows is no longer fixed). */
+    /* Worker threads (default 1): the calling thread reads the file and
+     * deals packets to the workers by a symmetric hash of the addresses,
+     * protocol and ports; each worker has its own flow table, nDPI module
+     * and YARA scanner, and calls the sink from its own thread (with more
+     * than one the sink must be thread-safe and event order across flows is
+     * no longer fixed; with one it is the file's, as documented above). */
     unsigned workers;
     /* Every this much packet time, each worker emits a CS_KIND_STATS event
      * with its counters so far (citysoc.stats.*: packets, bytes, malformed,
@@ -163,6 +165,7 @@ typedef struct cs_packet_stats {
     uint64_t risk_events;      /* nDPI risk events emitted (one per risk of a flow) */
     uint64_t stats_events;     /* periodic stats events emitted */
     uint64_t app_events;       /* dns/http/tls/ssh events emitted (one per flow with such metadata) */
+    uint64_t yara_ns;          /* time spent in YARA scans (monotonic clock) */
 } cs_packet_stats;
 
 /* Reads a pcap or pcapng file offline and emits one CS_KIND_FLOW event per flow when it ends (idle timeout measured in

@@ -1,6 +1,8 @@
 /* pcap_reader.c - offline replay of a pcap/pcapng file into flow events.
  *
- * Design: one loop over pcap_next_ex(); per packet: clamp packet time to be
+ * Design: the calling thread reads with pcap_next_ex() and deals packets, in
+ * batches, to worker threads (one by default; see "workers" below); each
+ * worker is an engine (engine.h). Per packet: clamp packet time to be
  * non-decreasing, expire what that time ends (heads of the idle, closing and
  * age lists: O(1) per expired flow, a few compares otherwise), decode, find or
  * create the flow, account, feed nDPI while it still wants packets, track TCP
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "community_id.h"
 #include "decode.h"
@@ -439,6 +442,7 @@ static cs_rc yara_scan_side(replay *r, cs_flow *f, int side, int64_t ts_us)
     cs_yara_buf *b = f->yara_buf[side];
     yara_hit_ctx c;
     cs_yara_outcome out;
+    struct timespec t0, t1;
     cs_rc rc = CS_OK;
 
     if (b == NULL || b->len == 0) {
@@ -453,7 +457,10 @@ static cs_rc yara_scan_side(replay *r, cs_flow *f, int side, int64_t ts_us)
     c.ts_us = ts_us;
     r->st.yara_scans++;
     r->st.yara_bytes += b->len;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = cs_yara_scan(r->yscan, b->data, b->len, yara_emit, &c, &out);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->st.yara_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
     if (rc == CS_OK && out == CS_YARA_TIMEOUT) {
         r->st.yara_timeouts++;
     }
@@ -1021,7 +1028,7 @@ void cs_pkt_stats_add(cs_packet_stats *to, const cs_packet_stats *from)
 }
 
 /* ---------------------------------------------------------------- workers --
- * With opts->workers > 1 the calling thread only reads the file and deals
+ * The calling thread only reads the file and deals
  * the packets to the workers by a symmetric hash of the two addresses and
  * the protocol (ports left out so that an IP fragment goes where its flow
  * is); each worker is a replay context of its own, fed through a bounded
@@ -1042,6 +1049,7 @@ typedef struct pbatch {
 typedef struct worker {
     replay *r;
     cs_queue *q;
+    cs_queue *spare;           /* emptied batches back to the dispatcher (shared) */
     int linktype;
     pthread_t th;
     cs_rc rc;
@@ -1056,10 +1064,30 @@ typedef struct worker {
     char err[512];
 } worker;
 
+/* Batches are recycled: a fresh 512 KiB malloc per batch is an mmap, page
+ * faults on every fill and an munmap on every free. */
+static void batch_put(cs_queue *spare, pbatch *b)
+{
+    if (cs_queue_try_push(spare, b) != CS_OK) {
+        free(b);
+    }
+}
+
+static pbatch *batch_get(cs_queue *spare)
+{
+    void *item;
+    pbatch *b = cs_queue_pop_timed(spare, &item, 0) == CS_OK ? item : malloc(sizeof *b);
+    if (b != NULL) {
+        b->n = b->used = 0;
+    }
+    return b;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     void *item;
+    pthread_setname_np(pthread_self(), "cs-packet");
     w->rc = replay_new(w->path, w->opts, w->sink, w->ud, w->index, w->n, &w->r);
     if (w->rc != CS_OK) {
         snprintf(w->err, sizeof w->err, "%s", cs_err_msg());   /* the message is thread-local */
@@ -1068,7 +1096,7 @@ static void *worker_main(void *arg)
     while (cs_queue_pop(w->q, &item) == CS_OK) {
         pbatch *b = item;
         if (w->rc != CS_OK) {
-            free(b);   /* drain: the dispatcher may still be pushing */
+            batch_put(w->spare, b);   /* drain: the dispatcher may still be pushing */
             continue;
         }
         for (size_t i = 0; i < b->n && w->rc == CS_OK; i++) {
@@ -1079,7 +1107,7 @@ static void *worker_main(void *arg)
         if (w->rc == CS_OK) {
             w->rc = cs_pkt_engine_advance(w->r, b->clock);
         }
-        free(b);
+        batch_put(w->spare, b);
         if (w->rc != CS_OK) {
             snprintf(w->err, sizeof w->err, "%s", cs_err_msg());
             atomic_store(w->stop, 1);
@@ -1110,9 +1138,13 @@ typedef struct dealer {
 static unsigned deal(dealer *dl, int linktype, const struct pcap_pkthdr *h, const u_char *data)
 {
     cs_pkt p;
-    cs_dec_rc d = cs_decode(linktype, data, h->caplen, &p);
+    cs_dec_rc d;
     uint32_t ha = 2166136261u, hb = 2166136261u, addr, fkey;
     unsigned w;
+    if (dl->n == 1) {
+        return 0;   /* one worker: nothing to choose */
+    }
+    d = cs_decode(linktype, data, h->caplen, &p);
     if (d != CS_DEC_OK && d != CS_DEC_FRAG) {
         return 0;
     }
@@ -1145,6 +1177,7 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
     worker *w = calloc(n, sizeof *w);
     pbatch **cur = calloc(n, sizeof *cur);
     dealer *dl = calloc(1, sizeof *dl);
+    cs_queue *spare = NULL;
     atomic_int stop;
     struct pcap_pkthdr *h;
     const u_char *data;
@@ -1161,7 +1194,11 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
         goto out;
     }
     dl->n = n;
+    if ((rc = cs_queue_new(33 * (size_t)n, &spare)) != CS_OK) {
+        goto out;
+    }
     for (unsigned i = 0; i < n && rc == CS_OK; i++) {
+        w[i].spare = spare;
         w[i].linktype = linktype;
         w[i].stop = &stop;
         w[i].path = path;
@@ -1195,12 +1232,8 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
             }
             cur[k] = b = NULL;
         }
-        if (rc == CS_OK && b == NULL) {
-            if ((b = cur[k] = malloc(sizeof *b)) == NULL) {
-                rc = cs_err_set(CS_ERR_NOMEM, "out of memory batching packets");
-            } else {
-                b->n = b->used = 0;
-            }
+        if (rc == CS_OK && b == NULL && (b = cur[k] = batch_get(spare)) == NULL) {
+            rc = cs_err_set(CS_ERR_NOMEM, "out of memory batching packets");
         }
         if (rc == CS_OK && h->caplen <= BATCH_BYTES) {
             b->h[b->n] = *h;
@@ -1217,8 +1250,8 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
     }
     for (unsigned k = 0; k < n && cur != NULL; k++) {
         /* the last batch of each worker carries the file's last time */
-        if (cur[k] == NULL && k < started && (cur[k] = malloc(sizeof *cur[k])) != NULL) {
-            cur[k]->n = cur[k]->used = 0;
+        if (cur[k] == NULL && k < started) {
+            cur[k] = batch_get(spare);
         }
         if (cur[k] != NULL) {
             cur[k]->clock = gnow;
@@ -1252,6 +1285,13 @@ out:
             cs_queue_free(w[i].q);
         }
     }
+    if (spare != NULL) {
+        void *item;
+        while (cs_queue_pop_timed(spare, &item, 0) == CS_OK) {
+            free(item);
+        }
+        cs_queue_free(spare);
+    }
     free(w);
     free(cur);
     free(dl);
@@ -1265,14 +1305,9 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
                             cs_packet_stats *stats)
 {
     static const cs_packet_opts defaults;
-    replay *r = NULL;
     pcap_t *pc = NULL;
     cs_yara_rules *yowned = NULL;
     cs_packet_opts o;
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    int linktype;
-    int prc;
     cs_rc rc = CS_OK;
 
     if (stats != NULL) {
@@ -1292,37 +1327,12 @@ cs_rc cs_packet_replay_file(const char *path, const cs_packet_opts *opts, cs_eve
         }
         o.yara_compiled = yowned;
     }
-    if (o.workers > 1) {
-        rc = replay_parallel(path, pc, &o, o.workers > CS_PACKET_MAX_WORKERS ? CS_PACKET_MAX_WORKERS : o.workers,
-                             sink, ud, stats);
-        goto fail;
-    }
-    if ((rc = replay_new(path, &o, sink, ud, 0, 1, &r)) != CS_OK) {
-        goto fail;
-    }
-    linktype = pcap_datalink(pc);
-    while ((prc = pcap_next_ex(pc, &h, &data)) == 1) {
-        if ((rc = on_packet(r, linktype, h, data)) != CS_OK) {
-            goto fail;   /* the sink stopped us, or we ran out of memory */
-        }
-    }
-    if (prc == PCAP_ERROR) {
-        /* Truncated or corrupt: deliver what we have, then report where it broke. */
-        char msg[PCAP_ERRBUF_SIZE + 1];
-        snprintf(msg, sizeof msg, "%s", pcap_geterr(pc));
-        if ((rc = flush_all(r)) != CS_OK) {
-            goto fail;
-        }
-        rc = cs_err_set(CS_ERR_PARSE, "%s: packet %" PRIu64 ": %s", path, r->st.packets + 1, msg);
-        goto fail;
-    }
-    rc = flush_all(r);
-
+    /* The calling thread reads and deals; even one worker runs on a thread
+     * of its own, so reading the file overlaps the flow and nDPI work. */
+    rc = replay_parallel(path, pc, &o,
+                         o.workers == 0 ? 1 : o.workers > CS_PACKET_MAX_WORKERS ? CS_PACKET_MAX_WORKERS : o.workers,
+                         sink, ud, stats);
 fail:
-    if (r != NULL && stats != NULL) {
-        *stats = r->st;
-    }
-    replay_free(r);
     cs_yara_rules_free(yowned);
     if (pc != NULL) {
         pcap_close(pc);
