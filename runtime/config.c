@@ -5,7 +5,9 @@
  *   store:     { path: citysoc.db }
  *   rules:     [ path, ... ]
  *   inventory: path
+ *   run_as:    user          (citysoc run: after opening the capture interfaces)
  *   inputs:    { pcap: [path...], logs: [ {path, format} ... ],
+ *                capture: [ {interface, filter, snaplen, promisc, workers, buffer_mb} ... ],
  *                yara: { rules: [path...], max_bytes: n, timeout: seconds } }
  *   plugins:   { dir: path, load: [ {name | path, config: {...}} ... ] }
  *   http:      { listen: 127.0.0.1, port: 8088, static_dir: path }
@@ -351,9 +353,75 @@ static cs_rc load_yara(cs_config *c, const cs_yaml_node *v)
     return CS_OK;
 }
 
+/* inputs.capture: live interfaces. The ranges match sensors/packet/live.h
+ * (workers: CS_PACKET_MAX_WORKERS), which the runtime does not include. */
+static cs_rc load_captures(cs_config *c, const cs_yaml_node *v)
+{
+    static const char *const keys[] = {"interface", "filter", "snaplen", "promisc", "workers", "buffer_mb", NULL};
+    cs_rc rc = CS_OK;
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: inputs.capture must be a list of interfaces", c->path, v->line);
+    }
+    c->captures = calloc(v->n ? v->n : 1, sizeof *c->captures);
+    if (c->captures == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n && rc == CS_OK; i++) {
+        const cs_yaml_node *item = v->items[i];
+        const cs_yaml_node *w;
+        cs_capture_input *ci = &c->captures[c->ncaptures++];
+        int64_t num;
+        ci->line = item->line;
+        ci->promisc = true;
+        ci->workers = 1;
+        if ((rc = cs_config_check_keys(c->yaml, item, "inputs.capture[]", keys)) != CS_OK) {
+            break;
+        }
+        if ((w = cs_yaml_get(item, "interface")) == NULL || cs_yaml_is_null(w)) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: a capture needs an interface (eth0, ...)", c->path, item->line);
+            break;
+        }
+        if ((rc = dup_scalar(c, w, &ci->interface)) != CS_OK) {
+            break;
+        }
+        if (ci->interface[0] == '\0' || strlen(ci->interface) > 15 || strchr(ci->interface, '/') != NULL) {
+            rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: interface '%s' is not an interface name (1-15 characters, no '/')",
+                            c->path, w->line, ci->interface);
+            break;
+        }
+        for (size_t k = 0; k + 1 < c->ncaptures; k++) {
+            if (strcmp(c->captures[k].interface, ci->interface) == 0) {
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: interface '%s' is already captured (line %d); one capture "
+                                "per interface (its filter can take several kinds of traffic)", c->path, w->line,
+                                ci->interface, c->captures[k].line);
+                break;
+            }
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "filter")) != NULL && !cs_yaml_is_null(w)) {
+            rc = dup_scalar(c, w, &ci->filter);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "snaplen")) != NULL) {
+            rc = cs_yaml_int(c->yaml, w, 64, 262144, &num);
+            ci->snaplen = (int)num;
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "promisc")) != NULL) {
+            rc = cs_yaml_bool(c->yaml, w, &ci->promisc);
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "workers")) != NULL) {
+            rc = cs_yaml_int(c->yaml, w, 1, 64, &num);
+            ci->workers = (int)num;
+        }
+        if (rc == CS_OK && (w = cs_yaml_get(item, "buffer_mb")) != NULL) {
+            rc = cs_yaml_int(c->yaml, w, 1, 1024, &num);
+            ci->buffer_mb = (int)num;
+        }
+    }
+    return rc;
+}
+
 static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
 {
-    static const char *const keys[] = {"pcap", "logs", "tail", "syslog", "stdin", "max_line",
+    static const char *const keys[] = {"pcap", "capture", "logs", "tail", "syslog", "stdin", "max_line",
                                        "state_dir", "syslog_timezone", "yara", NULL};
     const cs_yaml_node *v;
     cs_rc rc = cs_config_check_keys(c->yaml, n, "inputs", keys);
@@ -362,6 +430,9 @@ static cs_rc load_inputs(cs_config *c, const cs_yaml_node *n)
     }
     if ((v = cs_yaml_get(n, "pcap")) != NULL && !cs_yaml_is_null(v) &&
         (rc = path_list(c, v, &c->pcaps, &c->npcaps)) != CS_OK) {
+        return rc;
+    }
+    if ((v = cs_yaml_get(n, "capture")) != NULL && !cs_yaml_is_null(v) && (rc = load_captures(c, v)) != CS_OK) {
         return rc;
     }
     if ((v = cs_yaml_get(n, "logs")) != NULL && !cs_yaml_is_null(v) && (rc = load_logs(c, v)) != CS_OK) {
@@ -510,7 +581,7 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
 {
     static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "rule_placeholders",
                                        "inventory", "geoip", "inputs", "plugins", "http", "alerts", "pipeline",
-                                       NULL};
+                                       "run_as", NULL};
     static const char *const geoip_keys[] = {"city", "asn", "optional", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
@@ -579,6 +650,15 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
         if ((rc = path_value(c, v, &c->inventory_path)) != CS_OK) {
             return rc;
         }
+    }
+    if ((v = cs_yaml_get(root, "run_as")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = dup_scalar(c, v, &c->run_as)) != CS_OK) {
+            return rc;
+        }
+        if (c->run_as[0] == '\0') {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: run_as needs a user name", c->path, v->line);
+        }
+        c->run_as_line = v->line;
     }
     if ((v = cs_yaml_get(root, "inputs")) != NULL && (rc = load_inputs(c, v)) != CS_OK) {
         return rc;
@@ -697,6 +777,12 @@ void cs_config_free(cs_config *c)
         free(c->pcaps[i]);
     }
     free(c->pcaps);
+    for (size_t i = 0; i < c->ncaptures; i++) {
+        free(c->captures[i].interface);
+        free(c->captures[i].filter);
+    }
+    free(c->captures);
+    free(c->run_as);
     for (size_t i = 0; i < c->nyara_rules; i++) {
         free(c->yara_rules[i]);
     }

@@ -46,6 +46,17 @@ typedef struct cs_syslog_input {
     int line;
 } cs_syslog_input;
 
+/* inputs.capture[]: a live interface (sensors/packet/live.h). */
+typedef struct cs_capture_input {
+    char *interface;
+    char *filter;     /* BPF expression; NULL: every packet */
+    int snaplen;      /* 0: the capture's default (65535) */
+    bool promisc;     /* default true */
+    int workers;      /* default 1 */
+    int buffer_mb;    /* kernel ring per worker, MiB (1..1024); 0: the capture's default (16) */
+    int line;
+} cs_capture_input;
+
 typedef struct cs_plugin_conf {
     char *name;               /* plugin name: <plugin_dir>/cs_<name>.so */
     char *path;               /* explicit path (resolved), or NULL */
@@ -71,6 +82,10 @@ typedef struct cs_config {
     bool geoip_optional;      /* geoip.optional: a missing file is a warning, not an error */
     char **pcaps;
     size_t npcaps;
+    cs_capture_input *captures;   /* inputs.capture: live interfaces */
+    size_t ncaptures;
+    char *run_as;              /* run_as: the user `citysoc run` becomes once its interfaces are open; NULL: stay */
+    int run_as_line;
     /* inputs.yara: YARA scanning of the pcap inputs' payloads (packet.h) */
     char **yara_rules;         /* rule files or directories; none: no scanning */
     size_t nyara_rules;
