@@ -33,6 +33,7 @@
 #include "engine.h"
 #include "flow.h"
 #include "ndpi_wrap.h"
+#include "pcap_fast.h"
 #include "yara_scan.h"
 
 #define DEFAULT_IDLE_US (60ll * 1000000)
@@ -651,32 +652,42 @@ static void close_tcp(replay *r, uint32_t idx, cs_flow_end reason)
     cs_flow_set_list(&r->ft, idx, CS_FLOW_LIST_CLOSING);
 }
 
-static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len)
+/* The canonical key of p's flow; returns the key side p was sent by. */
+static int flow_key_of(const cs_pkt *p, cs_flow_key *k)
 {
-    cs_flow_key k;
     uint16_t sport = p->sport;
     uint16_t dport = p->dport;
-    int side;
-    int cmp;
-    uint32_t hash;
-    uint32_t idx;
-    cs_flow *f;
-    cs_rc rc;
-
+    int cmp, side;
     if (p->proto == 1 || p->proto == 58) {
         sport = dport = 0;   /* ICMP keyed by addresses, like ndpiReader */
     }
     cmp = memcmp(p->src, p->dst, 16);
     side = cmp > 0 || (cmp == 0 && sport > dport);
-    memset(&k, 0, sizeof k);
-    memcpy(k.a, side == 0 ? p->src : p->dst, 16);
-    memcpy(k.b, side == 0 ? p->dst : p->src, 16);
-    k.pa = side == 0 ? sport : dport;
-    k.pb = side == 0 ? dport : sport;
-    k.vlan = p->has_vlan ? p->vlan_id : 0xffff;
-    k.proto = p->proto;
-    k.ipver = p->ipver;
-    hash = cs_flow_hash(&k);
+    memset(k, 0, sizeof *k);
+    memcpy(k->a, side == 0 ? p->src : p->dst, 16);
+    memcpy(k->b, side == 0 ? p->dst : p->src, 16);
+    k->pa = side == 0 ? sport : dport;
+    k->pb = side == 0 ? dport : sport;
+    k->vlan = p->has_vlan ? p->vlan_id : 0xffff;
+    k->proto = p->proto;
+    k->ipver = p->ipver;
+    return side;
+}
+
+/* hash: cs_flow_hash() of the packet's key when the reading thread worked
+ * it out already, else 0. */
+static cs_rc on_ip(replay *r, const cs_pkt *p, uint32_t wire_len, uint32_t hash)
+{
+    cs_flow_key k;
+    int side;
+    uint32_t idx;
+    cs_flow *f;
+    cs_rc rc;
+
+    side = flow_key_of(p, &k);
+    if (hash == 0) {
+        hash = cs_flow_hash(&k);
+    }
 
     idx = cs_flow_lookup(&r->ft, &k, hash);
     if (idx != 0 && p->proto == 6 && cs_flow_at(&r->ft, idx)->list == CS_FLOW_LIST_CLOSING &&
@@ -764,11 +775,12 @@ static cs_rc stats_due(replay *r)
     return CS_OK;
 }
 
-static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+/* One frame, decoded already (d, p) by the reading thread or by
+ * on_packet(); hash as for on_ip(). */
+static cs_rc on_decoded(replay *r, const struct pcap_pkthdr *h, cs_dec_rc d, const cs_pkt *p, uint32_t hash)
 {
     int64_t sec = (int64_t)h->ts.tv_sec;
     int64_t ts;
-    cs_pkt p;
     cs_rc rc;
 
     /* pcapng can carry any 64-bit time: keep it in [1970, ~128000 years] so
@@ -788,11 +800,11 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
     if ((rc = expire(r)) != CS_OK || (rc = stats_due(r)) != CS_OK) {
         return rc;
     }
-    switch (cs_decode(linktype, data, h->caplen, &p)) {
+    switch (d) {
     case CS_DEC_OK:
-        return on_ip(r, &p, h->len);
+        return on_ip(r, p, h->len, hash);
     case CS_DEC_FRAG:
-        on_fragment(r, &p, h->len);
+        on_fragment(r, p, h->len);
         return CS_OK;
     case CS_DEC_NON_IP:
         r->st.non_ip++;
@@ -801,6 +813,13 @@ static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, con
         r->st.decode_errors++;
         return CS_OK;
     }
+}
+
+static cs_rc on_packet(replay *r, int linktype, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    cs_pkt p;
+    cs_dec_rc d = cs_decode(linktype, data, h->caplen, &p);
+    return on_decoded(r, h, d, &p, 0);
 }
 
 /* The worker's counters so far, as an event an analyst (or a rule on
@@ -1043,6 +1062,11 @@ typedef struct pbatch {
     int64_t clock;             /* the dispatcher's packet time when it sent this batch */
     struct pcap_pkthdr h[BATCH_PKTS];
     size_t off[BATCH_PKTS];
+    /* decoded by the reading thread (pointers into data), with the flow
+     * hash: the worker does not decode or hash again */
+    cs_pkt pk[BATCH_PKTS];
+    uint32_t fh[BATCH_PKTS];
+    uint8_t dec[BATCH_PKTS];
     uint8_t data[BATCH_BYTES];
 } pbatch;
 
@@ -1100,7 +1124,7 @@ static void *worker_main(void *arg)
             continue;
         }
         for (size_t i = 0; i < b->n && w->rc == CS_OK; i++) {
-            w->rc = on_packet(w->r, w->linktype, &b->h[i], b->data + b->off[i]);
+            w->rc = on_decoded(w->r, &b->h[i], (cs_dec_rc)b->dec[i], &b->pk[i], b->fh[i]);
         }
         /* time moved on with the other workers' packets too: a flow that
          * went idle meanwhile ends as it would with one worker */
@@ -1135,25 +1159,19 @@ typedef struct dealer {
     } frag[DEAL_FRAGS];
 } dealer;
 
-static unsigned deal(dealer *dl, int linktype, const struct pcap_pkthdr *h, const u_char *data)
+static unsigned deal(dealer *dl, cs_dec_rc d, const cs_pkt *pk)
 {
-    cs_pkt p;
-    cs_dec_rc d;
     uint32_t ha = 2166136261u, hb = 2166136261u, addr, fkey;
     unsigned w;
-    if (dl->n == 1) {
-        return 0;   /* one worker: nothing to choose */
-    }
-    d = cs_decode(linktype, data, h->caplen, &p);
-    if (d != CS_DEC_OK && d != CS_DEC_FRAG) {
+    if (dl->n == 1 || (d != CS_DEC_OK && d != CS_DEC_FRAG)) {
         return 0;
     }
     for (int i = 0; i < 16; i++) {
-        ha = (ha ^ p.src[i]) * 16777619u;
-        hb = (hb ^ p.dst[i]) * 16777619u;
+        ha = (ha ^ pk->src[i]) * 16777619u;
+        hb = (hb ^ pk->dst[i]) * 16777619u;
     }
-    addr = (ha ^ hb) + p.proto;
-    fkey = (addr ^ (p.frag_id * 2654435761u)) | 1u;
+    addr = (ha ^ hb) + pk->proto;
+    fkey = (addr ^ (pk->frag_id * 2654435761u)) | 1u;
     if (d == CS_DEC_FRAG) {
         uint32_t slot = fkey % DEAL_FRAGS;
         if (dl->frag[slot].used && dl->frag[slot].key == fkey) {
@@ -1161,8 +1179,8 @@ static unsigned deal(dealer *dl, int linktype, const struct pcap_pkthdr *h, cons
         }
         return (unsigned)((addr * 2654435761u) >> 7) % dl->n;
     }
-    w = (unsigned)(((addr + (uint32_t)(p.sport ^ p.dport) * 40503u) * 2654435761u) >> 7) % dl->n;
-    if (p.first_frag) {
+    w = (unsigned)(((addr + (uint32_t)(pk->sport ^ pk->dport) * 40503u) * 2654435761u) >> 7) % dl->n;
+    if (pk->first_frag) {
         uint32_t slot = fkey % DEAL_FRAGS;
         dl->frag[slot].key = fkey;
         dl->frag[slot].worker = (uint16_t)w;
@@ -1179,8 +1197,9 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
     dealer *dl = calloc(1, sizeof *dl);
     cs_queue *spare = NULL;
     atomic_int stop;
-    struct pcap_pkthdr *h;
+    struct pcap_pkthdr *h, fh;
     const u_char *data;
+    cs_pcap_fast *fast = cs_pcap_fast_open(path, pc);   /* NULL: libpcap reads */
     int linktype = pcap_datalink(pc), prc = 1;
     unsigned started = 0;
     uint64_t read = 0;
@@ -1216,8 +1235,12 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
         }
         started++;
     }
-    while (rc == CS_OK && !atomic_load(&stop) && (prc = pcap_next_ex(pc, &h, &data)) == 1) {
-        unsigned k = deal(dl, linktype, h, data);
+    while (rc == CS_OK && !atomic_load(&stop) &&
+           (prc = fast != NULL ? cs_pcap_fast_next(fast, h = &fh, &data, perr, sizeof perr)
+                               : pcap_next_ex(pc, &h, &data)) == 1) {
+        cs_pkt pk;
+        cs_dec_rc d = cs_decode(linktype, data, h->caplen, &pk);
+        unsigned k = deal(dl, d, &pk);
         pbatch *b = cur[k];
         int64_t sec = h->ts.tv_sec < 0 ? 0 : (int64_t)h->ts.tv_sec > MAX_TS_SEC ? MAX_TS_SEC : (int64_t)h->ts.tv_sec;
         int64_t ts = sec * 1000000 + ((int64_t)h->ts.tv_usec % 1000000);
@@ -1239,15 +1262,32 @@ static cs_rc replay_parallel(const char *path, pcap_t *pc, const cs_packet_opts 
             b->h[b->n] = *h;
             b->h[b->n].ts.tv_sec = (time_t)(gnow / 1000000);
             b->h[b->n].ts.tv_usec = (suseconds_t)(gnow % 1000000);
+            uint8_t *copy = b->data + b->used;
             b->off[b->n] = b->used;
-            memcpy(b->data + b->used, data, h->caplen);
+            memcpy(copy, data, h->caplen);
             b->used += h->caplen;
+            /* the decoded view, pointing into the batch's copy */
+            if (pk.l3 != NULL) {
+                pk.l3 = copy + (pk.l3 - data);
+            }
+            if (pk.payload != NULL) {
+                pk.payload = copy + (pk.payload - data);
+            }
+            b->pk[b->n] = pk;
+            b->dec[b->n] = (uint8_t)d;
+            b->fh[b->n] = 0;
+            if (d == CS_DEC_OK) {
+                cs_flow_key fk;
+                flow_key_of(&pk, &fk);
+                b->fh[b->n] = cs_flow_hash(&fk);
+            }
             b->n++;
         }
     }
-    if (prc == PCAP_ERROR) {
+    if (prc == PCAP_ERROR && fast == NULL) {
         snprintf(perr, sizeof perr, "%s", pcap_geterr(pc));
     }
+    cs_pcap_fast_close(fast);
     for (unsigned k = 0; k < n && cur != NULL; k++) {
         /* the last batch of each worker carries the file's last time */
         if (cur[k] == NULL && k < started) {
