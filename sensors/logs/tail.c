@@ -790,6 +790,9 @@ static cs_rc tail_open(cs_tail *t, const char *path, int64_t now)
         if (strcmp(s->path, path) != 0) {
             CS_INFO(CS_TAIL_COMP, "%s: was %s before the restart; resuming at its saved offset", path, s->path);
             CS_TAIL_COUNT(t, rotations, 1);
+        } else if (pos > 0) {
+            CS_INFO(CS_TAIL_COMP, "%s: resuming at its saved offset %llu of %llu bytes", path,
+                    (unsigned long long)pos, (unsigned long long)sb.st_size);
         }
     } else if (t->first_scan && t->have_state && tail_saved_find(t, 0, 0, path) != NULL) {
         CS_INFO(CS_TAIL_COMP, "%s: replaced by a new file since the last run; reading it from the start", path);
