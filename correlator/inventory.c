@@ -6,6 +6,7 @@
  */
 #include "inventory.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,6 +57,14 @@ bool cs_cidr_contains(const cs_ip *net, uint8_t prefix, const cs_ip *ip)
     return true;
 }
 
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
 static void system_free(cs_system *s)
 {
     free(s->id);
@@ -65,10 +74,10 @@ static void system_free(cs_system *s)
     free(s->contact);
     free(s->nets);
     free(s->prefix);
-    for (size_t i = 0; i < s->nhosts; i++) {
-        free(s->hosts[i]);
-    }
-    free(s->hosts);
+    free(s->range_line);
+    free_list(s->hosts, s->nhosts);
+    free_list(s->sensors, s->nsensors);
+    free_list(s->log_sources, s->nlog_sources);
 }
 
 void cs_inventory_free(cs_inventory *inv)
@@ -89,106 +98,235 @@ cs_rc cs_inventory_empty(cs_inventory **out)
     return *out ? CS_OK : cs_err_set(CS_ERR_NOMEM, "out of memory");
 }
 
-static cs_rc dup_str(const cs_yaml_file *f, const cs_yaml_node *n, char **out)
+/* A text value that must not be empty (nor only blanks); `what` names it. */
+static cs_rc dup_text(const cs_yaml_file *f, const cs_yaml_node *n, const char *what, char **out)
 {
     const char *s;
     cs_rc rc = cs_yaml_str(f, n, &s);
     if (rc != CS_OK) {
         return rc;
     }
+    if (s[strspn(s, " \t")] == '\0') {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: %s is empty", f->path, n->line, what);
+    }
     *out = strdup(s);
     return *out ? CS_OK : cs_err_set(CS_ERR_NOMEM, "out of memory");
+}
+
+/* A list of non-empty names (hosts, sensors, log_sources); null or absent is
+ * an empty list. */
+static cs_rc load_names(const cs_yaml_file *f, const cs_yaml_node *n, const char *key, char ***out, size_t *nout)
+{
+    const cs_yaml_node *v = cs_yaml_get(n, key);
+    char what[64];
+    cs_rc rc;
+    if (v == NULL || cs_yaml_is_null(v)) {
+        return CS_OK;
+    }
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: %s must be a list, found %s", f->path, v->line, key,
+                          cs_yaml_type_name(v->type));
+    }
+    *out = calloc(v->n + 1, sizeof **out);
+    if (*out == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    snprintf(what, sizeof what, "an entry of %s", key);
+    for (size_t i = 0; i < v->n; i++) {
+        if ((rc = dup_text(f, v->items[i], what, &(*out)[i])) != CS_OK) {
+            return rc;
+        }
+        (*nout)++;
+    }
+    return CS_OK;
+}
+
+static bool id_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
+}
+
+static cs_rc load_name(const cs_yaml_file *f, const cs_yaml_node *n, cs_system *s)
+{
+    static const char *const name_keys[] = {"vi", "en", NULL};
+    const cs_yaml_node *v = cs_yaml_get(n, "name");
+    const cs_yaml_node *vi, *en;
+    cs_rc rc;
+    if (v == NULL || cs_yaml_is_null(v)) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: system '%s' needs a name (name: {vi: ..., en: ...})", f->path,
+                          v ? v->line : n->line, s->id);
+    }
+    if (v->type == CS_YAML_SCALAR) {
+        return dup_text(f, v, "the name", &s->name_en);
+    }
+    if ((rc = cs_config_check_keys(f, v, "name", name_keys)) != CS_OK) {
+        return rc;
+    }
+    vi = cs_yaml_get(v, "vi");
+    en = cs_yaml_get(v, "en");
+    if (vi == NULL && en == NULL) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: the name of system '%s' needs vi or en (or both)", f->path, v->line,
+                          s->id);
+    }
+    if (vi != NULL && (rc = dup_text(f, vi, "the Vietnamese name (vi)", &s->name_vi)) != CS_OK) {
+        return rc;
+    }
+    if (en != NULL && (rc = dup_text(f, en, "the English name (en)", &s->name_en)) != CS_OK) {
+        return rc;
+    }
+    return CS_OK;
+}
+
+static cs_rc load_ranges(const cs_yaml_file *f, const cs_yaml_node *n, cs_system *s)
+{
+    const cs_yaml_node *v = cs_yaml_get(n, "ranges");
+    cs_rc rc;
+    if (v == NULL || cs_yaml_is_null(v)) {
+        return CS_OK;
+    }
+    if (v->type != CS_YAML_SEQ) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: ranges must be a list, found %s", f->path, v->line,
+                          cs_yaml_type_name(v->type));
+    }
+    s->nets = calloc(v->n + 1, sizeof *s->nets);
+    s->prefix = calloc(v->n + 1, 1);
+    s->range_line = calloc(v->n + 1, sizeof *s->range_line);
+    if (s->nets == NULL || s->prefix == NULL || s->range_line == NULL) {
+        return cs_err_set(CS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        const cs_yaml_node *it = v->items[i];
+        const char *txt;
+        cs_ip net;
+        uint8_t p;
+        if ((rc = cs_yaml_str(f, it, &txt)) != CS_OK) {
+            return rc;
+        }
+        if (!cs_cidr_parse(txt, &net, &p)) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: '%s' is not an address range like 10.1.0.0/16", f->path,
+                              it->line, txt);
+        }
+        {
+            /* host bits set (10.10.1.5/24) is a typo more often than not: say what was meant */
+            cs_ip masked = net;
+            size_t bytes = net.family == 4 ? 4 : 16;
+            for (size_t b = 0; b < bytes; b++) {
+                unsigned keep = p >= (b + 1) * 8 ? 8u : (p > b * 8 ? (unsigned)(p - b * 8) : 0u);
+                masked.addr[b] &= (uint8_t)(0xFF00u >> keep);
+            }
+            if (memcmp(masked.addr, net.addr, bytes) != 0) {
+                char a[64];
+                cs_ip_format(&masked, a, sizeof a);
+                return cs_err_set(CS_ERR_CONFIG, "%s:%d: address range '%s' has bits set after its /%u prefix "
+                                  "(did you mean %s/%u?)", f->path, it->line, txt, (unsigned)p, a, (unsigned)p);
+            }
+        }
+        s->nets[s->nnets] = net;
+        s->prefix[s->nnets] = p;
+        s->range_line[s->nnets] = it->line;
+        s->nnets++;
+    }
+    return CS_OK;
+}
+
+/* Add what the value means to the number error cs_yaml_int() just set. */
+static cs_rc explain_number(cs_rc rc, const char *key, const char *id)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", cs_err_msg());
+    return cs_err_set(rc, "%s (the %s of system '%s')", msg, key, id);
 }
 
 static cs_rc load_system(const cs_yaml_file *f, const cs_yaml_node *n, cs_system *s)
 {
     static const char *const keys[] = {"id", "name", "owner", "contact", "security_level", "asset_value",
                                        "ranges", "hosts", "sensors", "log_sources", NULL};
-    static const char *const name_keys[] = {"vi", "en", NULL};
     const cs_yaml_node *v;
     int64_t num;
     cs_rc rc;
 
+    s->line = n->line;
     if ((rc = cs_config_check_keys(f, n, "a system", keys)) != CS_OK) {
         return rc;
     }
-    if ((v = cs_yaml_get(n, "id")) == NULL) {
-        return cs_err_set(CS_ERR_CONFIG, "%s:%d: a system needs an id", f->path, n->line);
+    if ((v = cs_yaml_get(n, "id")) == NULL || cs_yaml_is_null(v)) {
+        return cs_err_set(CS_ERR_CONFIG, "%s:%d: a system needs an id", f->path, v ? v->line : n->line);
     }
-    if ((rc = dup_str(f, v, &s->id)) != CS_OK) {
+    if ((rc = dup_text(f, v, "the system id", &s->id)) != CS_OK) {
         return rc;
     }
-    if ((v = cs_yaml_get(n, "name")) != NULL) {
-        if (v->type == CS_YAML_SCALAR) {
-            rc = dup_str(f, v, &s->name_en);
-        } else if ((rc = cs_config_check_keys(f, v, "name", name_keys)) == CS_OK) {
-            const cs_yaml_node *vi = cs_yaml_get(v, "vi");
-            const cs_yaml_node *en = cs_yaml_get(v, "en");
-            if (vi != NULL) {
-                rc = dup_str(f, vi, &s->name_vi);
-            }
-            if (rc == CS_OK && en != NULL) {
-                rc = dup_str(f, en, &s->name_en);
-            }
-        }
-        if (rc != CS_OK) {
-            return rc;
+    for (const char *c = s->id; *c; c++) {
+        if (!id_char_ok((unsigned char)*c)) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: system id '%s' may hold only letters, digits, '-', '_' and '.'",
+                              f->path, v->line, s->id);
         }
     }
-    if ((v = cs_yaml_get(n, "owner")) != NULL && (rc = dup_str(f, v, &s->owner)) != CS_OK) {
+    if ((v = cs_yaml_get(n, "owner")) != NULL && !cs_yaml_is_null(v) &&
+        (rc = dup_text(f, v, "the owner", &s->owner)) != CS_OK) {
         return rc;
     }
-    if ((v = cs_yaml_get(n, "contact")) != NULL && (rc = dup_str(f, v, &s->contact)) != CS_OK) {
+    if ((v = cs_yaml_get(n, "contact")) != NULL && !cs_yaml_is_null(v) &&
+        (rc = dup_text(f, v, "the contact", &s->contact)) != CS_OK) {
         return rc;
     }
     s->security_level = 3;
     s->asset_value = 2;
     if ((v = cs_yaml_get(n, "security_level")) != NULL) {
         if ((rc = cs_yaml_int(f, v, 1, 5, &num)) != CS_OK) {
-            return rc;
+            return explain_number(rc, "security_level", s->id);
         }
         s->security_level = (int)num;
     }
     if ((v = cs_yaml_get(n, "asset_value")) != NULL) {
         if ((rc = cs_yaml_int(f, v, 0, 5, &num)) != CS_OK) {
-            return rc;
+            return explain_number(rc, "asset_value", s->id);
         }
         s->asset_value = (int)num;
     }
-    if ((v = cs_yaml_get(n, "ranges")) != NULL && !cs_yaml_is_null(v)) {
-        if (v->type != CS_YAML_SEQ) {
-            return cs_err_set(CS_ERR_CONFIG, "%s:%d: ranges must be a list", f->path, v->line);
-        }
-        s->nets = calloc(v->n + 1, sizeof *s->nets);
-        s->prefix = calloc(v->n + 1, 1);
-        if (s->nets == NULL || s->prefix == NULL) {
-            return cs_err_set(CS_ERR_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < v->n; i++) {
-            const char *txt;
-            if ((rc = cs_yaml_str(f, v->items[i], &txt)) != CS_OK) {
-                return rc;
-            }
-            if (!cs_cidr_parse(txt, &s->nets[i], &s->prefix[i])) {
-                return cs_err_set(CS_ERR_CONFIG, "%s:%d: '%s' is not an address range like 10.1.0.0/16", f->path,
-                                  v->items[i]->line, txt);
-            }
-            s->nnets++;
-        }
+    if ((rc = load_ranges(f, n, s)) != CS_OK || (rc = load_names(f, n, "hosts", &s->hosts, &s->nhosts)) != CS_OK ||
+        (rc = load_names(f, n, "sensors", &s->sensors, &s->nsensors)) != CS_OK ||
+        (rc = load_names(f, n, "log_sources", &s->log_sources, &s->nlog_sources)) != CS_OK) {
+        return rc;
     }
-    if ((v = cs_yaml_get(n, "hosts")) != NULL && !cs_yaml_is_null(v)) {
-        if (v->type != CS_YAML_SEQ) {
-            return cs_err_set(CS_ERR_CONFIG, "%s:%d: hosts must be a list", f->path, v->line);
-        }
-        s->hosts = calloc(v->n + 1, sizeof *s->hosts);
-        if (s->hosts == NULL) {
-            return cs_err_set(CS_ERR_NOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < v->n; i++) {
-            if ((rc = dup_str(f, v->items[i], &s->hosts[i])) != CS_OK) {
-                return rc;
+    /* last, so that an error in a field above is reported at its own line first */
+    return load_name(f, n, s);
+}
+
+/* Ranges of two different systems must not share an address (with prefixes
+ * a network either holds the other or they are disjoint), nor may two
+ * systems list the same host name. */
+static cs_rc check_overlaps(const char *path, const cs_inventory *inv, size_t j)
+{
+    const cs_system *b = &inv->systems[j];
+    for (size_t i = 0; i < j; i++) {
+        const cs_system *a = &inv->systems[i];
+        for (size_t ha = 0; ha < a->nhosts; ha++) {
+            for (size_t hb = 0; hb < b->nhosts; hb++) {
+                if (strcasecmp(a->hosts[ha], b->hosts[hb]) == 0) {
+                    return cs_err_set(CS_ERR_CONFIG,
+                                      "%s:%d: host '%s' of system '%s' is also a host of system '%s' (line %d): "
+                                      "a host belongs to one system",
+                                      path, b->line, b->hosts[hb], b->id, a->id, a->line);
+                }
             }
-            s->nhosts++;
+        }
+        for (size_t ka = 0; ka < a->nnets; ka++) {
+            for (size_t kb = 0; kb < b->nnets; kb++) {
+                const cs_ip *na = &a->nets[ka], *nb = &b->nets[kb];
+                uint8_t pa = a->prefix[ka], pb = b->prefix[kb];
+                bool hit = pa <= pb ? cs_cidr_contains(na, pa, nb) : cs_cidr_contains(nb, pb, na);
+                if (hit) {
+                    char ta[64], tb[64];
+                    cs_ip_format(na, ta, sizeof ta);
+                    cs_ip_format(nb, tb, sizeof tb);
+                    return cs_err_set(CS_ERR_CONFIG,
+                                      "%s:%d: range %s/%u of system '%s' overlaps range %s/%u of system '%s' "
+                                      "(line %d): an address must belong to one system",
+                                      path, b->range_line[kb], tb, (unsigned)pb, b->id, ta, (unsigned)pa, a->id,
+                                      a->range_line[ka]);
+                }
+            }
         }
     }
     return CS_OK;
@@ -207,7 +345,7 @@ cs_rc cs_inventory_load(const char *path, cs_inventory **out)
         return rc;
     }
     if (f->ndocs != 1) {
-        rc = cs_err_set(CS_ERR_CONFIG, "%s: expected one YAML document", path);
+        rc = cs_err_set(CS_ERR_CONFIG, "%s: expected one YAML document, found %zu", path, f->ndocs);
         goto fail;
     }
     root = f->docs[0];
@@ -216,7 +354,7 @@ cs_rc cs_inventory_load(const char *path, cs_inventory **out)
     }
     list = cs_yaml_get(root, "systems");
     if (list == NULL || list->type != CS_YAML_SEQ) {
-        rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: 'systems' must be a list", path, root->line);
+        rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: 'systems' must be a list", path, list ? list->line : root->line);
         goto fail;
     }
     inv = calloc(1, sizeof *inv);
@@ -232,10 +370,13 @@ cs_rc cs_inventory_load(const char *path, cs_inventory **out)
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(inv->systems[j].id, inv->systems[i].id) == 0) {
-                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: system id '%s' is used twice", path, list->items[i]->line,
-                                inv->systems[i].id);
+                rc = cs_err_set(CS_ERR_CONFIG, "%s:%d: system id '%s' is used twice (first at line %d)", path,
+                                list->items[i]->line, inv->systems[i].id, inv->systems[j].line);
                 goto fail;
             }
+        }
+        if ((rc = check_overlaps(path, inv, i)) != CS_OK) {
+            goto fail;
         }
     }
     cs_yaml_free(f);
@@ -296,7 +437,7 @@ const cs_system *cs_inventory_by_host(const cs_inventory *inv, const char *host,
     return NULL;
 }
 
-const cs_system *cs_inventory_enrich(const cs_inventory *inv, cs_event **ev)
+const cs_system *cs_inventory_system_for_event(const cs_inventory *inv, const cs_event *ev)
 {
     const cs_system *s = NULL;
     cs_ip ip;
@@ -305,18 +446,36 @@ const cs_system *cs_inventory_enrich(const cs_inventory *inv, cs_event **ev)
     if (inv == NULL || inv->n == 0) {
         return NULL;
     }
+    if (cs_event_get_ip(ev, CS_F_DESTINATION_IP, &ip)) {
+        s = cs_inventory_by_ip(inv, &ip);
+    }
+    if (s == NULL && cs_event_get_ip(ev, CS_F_SOURCE_IP, &ip)) {
+        s = cs_inventory_by_ip(inv, &ip);
+    }
+    if (s == NULL && cs_event_get_str(ev, CS_F_HOST_NAME, &h, &hl)) {
+        s = cs_inventory_by_host(inv, h, hl);
+    }
+    return s;
+}
+
+const char *cs_system_name(const cs_system *s, const char *lang)
+{
+    bool vi = lang != NULL && strcmp(lang, "vi") == 0;
+    const char *first = vi ? s->name_vi : s->name_en;
+    const char *second = vi ? s->name_en : s->name_vi;
+    return first ? first : second ? second : s->id;
+}
+
+const cs_system *cs_inventory_enrich(const cs_inventory *inv, cs_event **ev)
+{
+    const cs_system *s;
+    if (inv == NULL || inv->n == 0) {
+        return NULL;
+    }
     if (cs_event_find(*ev, CS_F_CS_SYSTEM_ID) != NULL) {
         return NULL;   /* already assigned upstream (e.g. a remote sensor) */
     }
-    if (cs_event_get_ip(*ev, CS_F_DESTINATION_IP, &ip)) {
-        s = cs_inventory_by_ip(inv, &ip);
-    }
-    if (s == NULL && cs_event_get_ip(*ev, CS_F_SOURCE_IP, &ip)) {
-        s = cs_inventory_by_ip(inv, &ip);
-    }
-    if (s == NULL && cs_event_get_str(*ev, CS_F_HOST_NAME, &h, &hl)) {
-        s = cs_inventory_by_host(inv, h, hl);
-    }
+    s = cs_inventory_system_for_event(inv, *ev);
     if (s == NULL) {
         return NULL;
     }

@@ -102,8 +102,8 @@ static void test_aggregation_and_system(void **state)
     cs_alert_src src = {"r1", "Title", "high", NULL, "sigma", NULL, 0, NULL, 10};
     const char *const tags[] = {"attack.t1110.001"};
     (void)state;
-    test_write_file(inv_yaml, "systems:\n  - id: db\n    asset_value: 5\n    ranges: [10.0.0.0/8]\n"
-                              "    hosts: [popdb01]\n");
+    test_write_file(inv_yaml, "systems:\n  - id: db\n    name: DB\n    asset_value: 5\n"
+                              "    ranges: [10.0.0.0/8]\n    hosts: [popdb01]\n");
     assert_int_equal(cs_inventory_load(inv_yaml, &inv), CS_OK);
     assert_int_equal(cs_alerter_new(inv, 60 * 1000000LL, on_out, &o, &a), CS_OK);
     src.tags = tags;
