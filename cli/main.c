@@ -17,6 +17,7 @@ static const char help[] =
     "  demo-data DIR          write the project's own demo capture and logs\n"
     "  alerts [--db FILE]     list stored alerts\n"
     "  systems list|show ... the city's information systems (inventory)\n"
+    "  notify test -c CONFIG  send a test notification through every configured channel\n"
     "  rules check PATH...    validate Sigma rules\n"
     "  rules test PATH...     run the tests beside each rule (X.tests.yml)\n"
     "  plugin info SO         check a plugin and show its configuration keys\n"
@@ -53,6 +54,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "systems") == 0) {
         return cs_cmd_systems(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "notify") == 0) {
+        return cs_cmd_notify(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "rules") == 0) {
         return cs_cmd_rules(argc - 1, argv + 1);

@@ -25,18 +25,18 @@
  * libcurl: cs_notify_new() calls curl_global_init() once per process (it is
  * never cleaned up; the process exit does that).
  *
- * Proposed configuration (keys map one to one onto cs_notify_opts; durations
- * in the project's usual "500ms" / "5s" form):
+ * Configuration (notify_config.c: cs_notify_conf_load(); keys map one to
+ * one onto cs_notify_opts; timeouts in seconds):
  *
  *   notify:
  *     queue: 256              # notifications waiting; more are dropped, counted and logged
  *     attempts: 3             # tries per channel, the first included (1..10)
- *     backoff: 500ms          # wait before the 2nd try, then x4 (0.5 s, 2 s, ...)
- *     console_url: https://soc.city.example/   # (for the lead: base of cs_notification.url)
+ *     backoff_ms: 500         # wait before the 2nd try, then x4 (0.5 s, 2 s, ...)
+ *     console_url: https://soc.city.example/   # base of the incident links
  *     webhook:
  *       url: https://chat.city.example/hooks/soc    # http:// or https://
  *       headers: ["Authorization: Bearer s3cr3t"]    # optional, "Name: value" each
- *       timeout: 5s
+ *       timeout: 5
  *       ca_file: /etc/citysoc/ca.pem                 # optional
  *       insecure: false                              # true: do not verify the TLS peer
  *     syslog:
@@ -46,7 +46,7 @@
  *       facility: local0      # kern is refused; see cs_notify_facility_parse()
  *       app_name: citysoc
  *       hostname: soc01       # optional; default gethostname()
- *       timeout: 5s           # tcp connect and send
+ *       timeout: 5            # tcp connect and send
  *     smtp:
  *       url: smtp://relay.city.example:587           # or smtps://relay.city.example:465
  *       from: "citysoc <soc@city.example>"
@@ -56,7 +56,7 @@
  *       starttls: required    # required | optional | off (ignored with smtps://)
  *       ca_file: /etc/citysoc/ca.pem
  *       insecure: false
- *       timeout: 15s
+ *       timeout: 15
  */
 #ifndef CS_NOTIFY_H
 #define CS_NOTIFY_H
@@ -207,5 +207,24 @@ int cs_notify_facility_parse(const char *name);
 /* RFC 5424 severity for an incident severity: critical 2, high 3, medium 4,
  * low 5, informational 6; anything else 4 (warning). */
 int cs_notify_syslog_severity(const char *severity);
+
+/* ---- configuration (notify_config.c) ---- */
+
+struct cs_config;
+
+/* The `notify:` section as options; the strings point into the
+ * configuration's YAML (keep the cs_config alive), the lists are owned
+ * here: free with cs_notify_conf_free(). No section: all channels off. */
+typedef struct cs_notify_conf {
+    cs_notify_opts opts;
+    const char *console_url;         /* NULL: none */
+    const char **headers;
+    const char **to;
+} cs_notify_conf;
+
+/* CS_ERR_CONFIG with file:line for an unknown key, a bad value or a channel
+ * missing what it needs. */
+cs_rc cs_notify_conf_load(const struct cs_config *cfg, cs_notify_conf *out);
+void cs_notify_conf_free(cs_notify_conf *c);
 
 #endif

@@ -581,7 +581,7 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
 {
     static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "rule_placeholders",
                                        "inventory", "geoip", "inputs", "plugins", "http", "alerts", "pipeline",
-                                       "run_as", NULL};
+                                       "run_as", "notify", NULL};
     static const char *const geoip_keys[] = {"city", "asn", "optional", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
@@ -595,6 +595,12 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
     rc = cs_config_check_keys(c->yaml, root, "the configuration", keys);
     if (rc != CS_OK) {
         return rc;
+    }
+    if ((v = cs_yaml_get(root, "notify")) != NULL && !cs_yaml_is_null(v)) {
+        if (v->type != CS_YAML_MAP) {
+            return cs_err_set(CS_ERR_CONFIG, "%s:%d: notify must be a mapping", c->path, v->line);
+        }
+        c->notify = v;   /* read by cs_notify_opts_from_yaml() (correlator/notify.h) */
     }
     if ((v = cs_yaml_get(root, "log_level")) != NULL) {
         if ((rc = cs_yaml_str(c->yaml, v, &s)) != CS_OK) {

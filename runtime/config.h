@@ -76,6 +76,9 @@ typedef struct cs_config {
     /* Sigma |expand placeholders: rule_placeholders maps each name (without
      * the %) to one value or a list; checked at load, points into yaml */
     const cs_yaml_node *placeholders;
+    /* notify: incident notifications (correlator/notify.h); points into
+     * yaml, checked in full by cs_notify_opts_from_yaml(); NULL: none */
+    const cs_yaml_node *notify;
     char *inventory_path;     /* may be NULL */
     char *geoip_city;         /* geoip.city: a City or Country MaxMind DB, may be NULL */
     char *geoip_asn;          /* geoip.asn: an ASN MaxMind DB, may be NULL */
