@@ -331,6 +331,7 @@ int cs_cmd_run(int argc, char **argv)
     int c;
     int status = CS_EXIT_OK;
     bool inputs_started = false;
+    static const cs_collector_ack ack = {cs_pipeline_ticket, cs_pipeline_durable};
     cs_rc rc;
 
     memset(&r, 0, sizeof r);
@@ -423,8 +424,8 @@ int cs_cmd_run(int argc, char **argv)
         status = CS_EXIT_FAIL;
         goto out;
     }
-    if ((rc = cs_collector_start(r.cfg, cs_pipeline_submit, cs_pipeline_try_submit, r.eng.pipeline,
-                                 &r.collector)) != CS_OK) {
+    if ((rc = cs_collector_start_acked(r.cfg, cs_pipeline_submit, cs_pipeline_try_submit, r.eng.pipeline,
+                                       &ack, &r.collector)) != CS_OK) {
         cs_cli_error("%s", cs_err_msg());
         status = CS_EXIT_FAIL;
         goto out;

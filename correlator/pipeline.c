@@ -27,6 +27,7 @@
 #define TICK_US 1000000
 
 struct cs_pipeline {
+    atomic_uint_least64_t processed;   /* queue items handled (events and markers), in queue order */
     cs_pipeline_opts o;
     cs_queue *q;
     pthread_t thread;
@@ -308,10 +309,27 @@ static void *correlator_main(void *arg)
                 process(p, items[i]);
             }
         }
+        atomic_fetch_add(&p->processed, n);
     }
     /* end of input: one last tick so windowed plugins can conclude */
     cs_plugin_host_tick(p->plugins, p->last_tick + TICK_US);
     return NULL;
+}
+
+uint64_t cs_pipeline_ticket(void *ud)
+{
+    cs_pipeline *p = ud;
+    cs_queue_stats st;
+    cs_queue_get_stats(p->q, &st);
+    return st.pushed;
+}
+
+uint64_t cs_pipeline_durable(void *ud)
+{
+    /* the queue is FIFO and the correlator takes it in order: the count of
+     * items handled is the ticket of the last one */
+    cs_pipeline *p = ud;
+    return atomic_load(&p->processed);
 }
 
 cs_rc cs_pipeline_new(const cs_pipeline_opts *opts, cs_pipeline **out)

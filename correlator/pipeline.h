@@ -73,6 +73,13 @@ cs_rc cs_pipeline_try_submit(cs_event *ev, void *ud);
  * thread at a time, never from the correlator thread. */
 cs_rc cs_pipeline_swap_rules(cs_pipeline *p, const cs_ruleset **rules, cs_corrset **correlations, size_t *kept,
                              size_t *groups);
+/* Acknowledgement for inputs that can re-read (the file tails): ticket is
+ * how many events the pipeline has accepted so far (from every producer);
+ * durable how many of them are processed and their alerts committed to the
+ * store. An input that notes the ticket after handing over its lines knows
+ * them durable once durable >= ticket. ud is the pipeline. */
+uint64_t cs_pipeline_ticket(void *ud);
+uint64_t cs_pipeline_durable(void *ud);
 /* No more input: drain, flush alerts, stop threads. Returns the first error. */
 cs_rc cs_pipeline_finish(cs_pipeline *p);
 void cs_pipeline_get_stats(cs_pipeline *p, cs_pipeline_stats *st);

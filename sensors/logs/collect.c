@@ -243,6 +243,12 @@ static void line_ctx_init(line_ctx *lc, const cs_config *cfg, cs_log_format fmt,
 cs_rc cs_collector_start(const cs_config *cfg, cs_event_sink sink, cs_event_sink try_sink, void *ud,
                          cs_collector **out)
 {
+    return cs_collector_start_acked(cfg, sink, try_sink, ud, NULL, out);
+}
+
+cs_rc cs_collector_start_acked(const cs_config *cfg, cs_event_sink sink, cs_event_sink try_sink, void *ud,
+                               const cs_collector_ack *ack, cs_collector **out)
+{
     cs_collector *c = calloc(1, sizeof *c);
     char where[600];
     char *state_dir = NULL;
@@ -310,6 +316,11 @@ cs_rc cs_collector_start(const cs_config *cfg, cs_event_sink sink, cs_event_sink
         o.state_path = state;
         o.max_line = (size_t)cfg->max_line;
         o.from_start = t->from_start;
+        if (ack != NULL) {
+            o.ack_ticket = ack->ticket;
+            o.ack_durable = ack->durable;
+            o.ack_ud = ud;
+        }
         if ((rc = cs_tail_start(&o, on_line, &c->tail_lc[i], &c->tails[i])) != CS_OK) {
             cs_err_wrap(rc, "%s", where);
             goto fail;

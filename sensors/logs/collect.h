@@ -42,6 +42,15 @@ typedef struct cs_collector cs_collector;
  * event. Errors name the configuration file and line. */
 cs_rc cs_collector_start(const cs_config *cfg, cs_event_sink sink, cs_event_sink try_sink, void *ud,
                          cs_collector **out);
+/* The same, with an acknowledgement source for the file tails (tail.h,
+ * cs_tail_opts.ack_*; called with ud): their persisted offsets then only
+ * cover lines the pipeline reports durable. ack may be NULL. */
+typedef struct cs_collector_ack {
+    uint64_t (*ticket)(void *ud);
+    uint64_t (*durable)(void *ud);
+} cs_collector_ack;
+cs_rc cs_collector_start_acked(const cs_config *cfg, cs_event_sink sink, cs_event_sink try_sink, void *ud,
+                               const cs_collector_ack *ack, cs_collector **out);
 /* Port a syslog listener got (port 0 in the configuration), by index. */
 int cs_collector_syslog_port(const cs_collector *c, size_t i);
 /* Counters of every input as JSON members ("inputs":[...]), for /health. */

@@ -18,6 +18,16 @@
  * in the file's line buffer. Only offset is ever persisted, so a line is
  * either before the saved offset (delivered) or after it (read again).
  *
+ * Acknowledged offsets (cs_tail_opts.ack_*): a line the sink accepted may
+ * still sit in the pipeline's queue when the process dies. With an ack
+ * source, what is persisted is not offset but acked: at each save the
+ * current offset of every file is noted with a ticket (the pipeline's count
+ * of events accepted so far, taken after this tail's lines went in), and
+ * becomes acked once the pipeline reports that count as durable (processed,
+ * and its alerts committed). A crash then re-reads at most the lines after
+ * the last durable checkpoint: nothing accepted is lost. At stop the tail
+ * waits (up to drain_ms) for its last checkpoint to become durable.
+ *
  * Framing is shared with cs_fd_read_lines through cs_linebuf: it keeps at most
  * max_line + 1 bytes of the current line (the extra byte lets a '\r' before
  * the '\n' be stripped without counting a line of exactly max_line bytes as
@@ -50,7 +60,8 @@
 #define CS_TAIL_COMP "tail"
 #define CS_TAIL_CHUNK ((size_t)64 * 1024)
 #define CS_TAIL_PASS_CHUNKS 16              /* per file per pass: 1 MiB, then the next file */
-#define CS_TAIL_SAVE_US ((int64_t)1000000)  /* state saved at most this often while changing */
+#define CS_TAIL_SAVE_US ((int64_t)1000000)
+#define CS_TAIL_CHECKPOINTS 16u  /* state saved at most this often while changing */
 #define CS_TAIL_STATE_HEADER "citysoc-tail-state 1"
 #define CS_TAIL_STATE_MAX_BYTES ((off_t)64 * 1024 * 1024)
 #define CS_TAIL_STATE_LINE_MAX 16384
@@ -158,6 +169,11 @@ typedef struct cs_tail_file {
     int fd;
     uint64_t offset;         /* committed: after the last line the sink accepted */
     uint64_t read_pos;       /* next byte to read */
+    uint64_t acked;          /* with an ack source: what is persisted (see the design note) */
+    struct {
+        uint64_t ticket, offset;
+    } ck[CS_TAIL_CHECKPOINTS];   /* offsets waiting to become durable, oldest first */
+    unsigned nck;
     cs_linebuf lb;
     bool gone;               /* no pattern reaches this inode any more */
     bool seen;               /* during a rescan */
@@ -220,6 +236,9 @@ struct cs_tail {
     size_t nfailed;
     char *chunk;
     bool dirty;
+    uint64_t (*ack_ticket)(void *ud);    /* NULL: persist what the sink accepted */
+    uint64_t (*ack_durable)(void *ud);
+    void *ack_ud;
     bool save_err_logged;
     int64_t last_save_us;
     int64_t next_rescan_us;
@@ -404,7 +423,8 @@ static bool tail_state_text(cs_tail *t, cs_strbuf *b)
         const cs_tail_file *f = t->files[i];
         char num[80];
         int n = snprintf(num, sizeof num, "%llu %llu %llu ", (unsigned long long)f->dev,
-                         (unsigned long long)f->ino, (unsigned long long)f->offset);
+                         (unsigned long long)f->ino,
+                         (unsigned long long)(t->ack_durable != NULL ? f->acked : f->offset));
         if (n < 0 || (size_t)n >= sizeof num || !cs_sb_add(b, num, (size_t)n)) {
             return false;
         }
@@ -514,10 +534,51 @@ out:
     return rc;
 }
 
+/* Note every file's offset with a ticket, and move acked up to the newest
+ * checkpoint the pipeline reports durable. True when every file is acked
+ * up to its offset. */
+static bool tail_checkpoint(cs_tail *t)
+{
+    uint64_t ticket, durable;
+    bool all = true;
+    if (t->ack_durable == NULL) {
+        return true;
+    }
+    ticket = t->ack_ticket(t->ack_ud);
+    durable = t->ack_durable(t->ack_ud);
+    for (size_t i = 0; i < t->nfiles; i++) {
+        cs_tail_file *f = t->files[i];
+        uint64_t last = f->nck > 0 ? f->ck[f->nck - 1].offset : f->acked;
+        if (f->offset != last) {
+            if (f->nck == CS_TAIL_CHECKPOINTS) {
+                f->nck--;   /* full: the newest one stands for both (coarser, still safe) */
+            }
+            f->ck[f->nck].ticket = ticket;
+            f->ck[f->nck].offset = f->offset;
+            f->nck++;
+        }
+        while (f->nck > 0 && f->ck[0].ticket <= durable) {
+            if (f->acked != f->ck[0].offset) {
+                f->acked = f->ck[0].offset;
+                t->dirty = true;
+            }
+            memmove(&f->ck[0], &f->ck[1], (f->nck - 1) * sizeof f->ck[0]);
+            f->nck--;
+        }
+        all = all && f->nck == 0;
+    }
+    return all;
+}
+
 static void tail_maybe_save(cs_tail *t)
 {
     int64_t now;
-    if (t->state_path == NULL || !t->dirty) {
+    bool pending;
+    if (t->state_path == NULL) {
+        return;
+    }
+    pending = !tail_checkpoint(t);
+    if (!t->dirty) {
         return;
     }
     now = cs_monotonic_us();
@@ -527,6 +588,7 @@ static void tail_maybe_save(cs_tail *t)
     t->last_save_us = now;
     if (tail_save(t) == CS_OK) {   /* counted either way; retried in a second */
         t->save_err_logged = false;
+        t->dirty = t->dirty || pending;   /* checkpoints still to become durable */
     } else if (!t->save_err_logged) {
         t->save_err_logged = true;
         CS_ERROR(CS_TAIL_COMP, "%s (retried every second)", cs_err_msg());
@@ -824,6 +886,7 @@ static cs_rc tail_open(cs_tail *t, const char *path, int64_t now)
     f->fd = fd;
     fd = -1;
     f->offset = pos;
+    f->acked = pos;
     f->read_pos = pos;
     f->quiet_since_us = now;
     f->seen = true;
@@ -1162,6 +1225,15 @@ static void *tail_main(void *arg)
     if (rc != CS_OK) {
         CS_WARN(CS_TAIL_COMP, "%s", t->errmsg);
     }
+    if (t->state_path != NULL && t->ack_durable != NULL) {
+        /* what this tail handed over becomes durable within a moment while
+         * the pipeline still runs; whatever is not by then is read again */
+        int64_t deadline = cs_monotonic_us() + (int64_t)t->drain_ms * 1000;
+        while (!tail_checkpoint(t) && cs_monotonic_us() < deadline) {
+            struct timespec ts = {0, 5 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     if (t->state_path != NULL && tail_save(t) != CS_OK) {
         CS_ERROR(CS_TAIL_COMP, "%s", cs_err_msg());
         if (rc == CS_OK) {
@@ -1249,6 +1321,11 @@ cs_rc cs_tail_start(const cs_tail_opts *o, cs_line_sink sink, void *ud, cs_tail 
     t->rescan_ms = cs_ms_opt(o->rescan_ms, CS_TAIL_RESCAN_MS_DEFAULT);
     t->rotate_wait_ms = cs_ms_opt(o->rotate_wait_ms, CS_TAIL_ROTATE_WAIT_MS_DEFAULT);
     t->drain_ms = cs_ms_opt(o->drain_ms, CS_TAIL_DRAIN_MS_DEFAULT);
+    if (o->ack_ticket != NULL && o->ack_durable != NULL) {
+        t->ack_ticket = o->ack_ticket;
+        t->ack_durable = o->ack_durable;
+        t->ack_ud = o->ack_ud;
+    }
     t->from_start = o->from_start;
     t->sink = sink;
     t->ud = ud;

@@ -110,6 +110,14 @@ typedef struct cs_tail_opts {
                                      before giving up (undelivered lines stay after the saved
                                      offset and are read on the next start); 0 = default */
     bool from_start;              /* see "Where a file seen for the first time starts" */
+    /* Acknowledged offsets (optional, both or neither): ack_ticket returns
+     * how many events the sink has accepted so far from every producer,
+     * ack_durable how many of them are durable (processed, their alerts
+     * committed); both non-decreasing, called from the tail's thread. The
+     * persisted offset of a file then only covers lines known durable. */
+    uint64_t (*ack_ticket)(void *ud);
+    uint64_t (*ack_durable)(void *ud);
+    void *ack_ud;
 } cs_tail_opts;
 
 typedef struct cs_tail_stats {
