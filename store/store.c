@@ -1,5 +1,5 @@
-/* store.c - SQLite schema, alert upserts, reads, and the batching writer
- * thread (see store.h).
+/* store.c - the store connection, alert upserts, reads, and the batching
+ * writer thread (see store.h). The schema itself lives in migrate.c.
  *
  * The writer pops up to 512 jobs at a time and writes them in one
  * transaction: SQLite's cost is per commit (fsync), not per row.
@@ -15,37 +15,13 @@
 #include "../runtime/log.h"
 #include "../runtime/queue.h"
 #include "../runtime/timeutil.h"
+#include "migrate.h"
 
 struct cs_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *upsert;
 };
-
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS alerts("
-    " id TEXT PRIMARY KEY,"
-    " rule_id TEXT NOT NULL,"
-    " title TEXT NOT NULL,"
-    " level TEXT NOT NULL,"
-    " detector TEXT,"
-    " risk REAL NOT NULL,"
-    " system_id TEXT,"
-    " source_ip TEXT,"
-    " destination_ip TEXT,"
-    " host_name TEXT,"
-    " agg_key TEXT,"
-    " first_seen INTEGER NOT NULL,"
-    " last_seen INTEGER NOT NULL,"
-    " count INTEGER NOT NULL,"
-    " status TEXT NOT NULL DEFAULT 'new',"
-    " doc TEXT NOT NULL,"
-    " evidence TEXT,"
-    " created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS alerts_last_seen ON alerts(last_seen);"
-    "CREATE INDEX IF NOT EXISTS alerts_system ON alerts(system_id, last_seen);"
-    "CREATE INDEX IF NOT EXISTS alerts_rule ON alerts(rule_id, last_seen);";
 
 static cs_rc db_err(cs_store *s, const char *what)
 {
@@ -101,17 +77,19 @@ cs_rc cs_store_open(const char *path, bool readonly, cs_store **out)
         goto fail;
     }
     if (readonly) {
+        /* Readers never migrate: an older file is read as it is. */
         if (version == 0) {
             rc = cs_err_set(CS_ERR_DB, "%s: not a citysoc store (no schema)", path);
             goto fail;
         }
     } else {
         if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-                         NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK ||
-            sqlite3_exec(s->db, "PRAGMA user_version=1", NULL, NULL, &err) != SQLITE_OK) {
-            rc = cs_err_set(CS_ERR_DB, "%s: cannot create the schema: %s", path, err ? err : "?");
+                         NULL, NULL, &err) != SQLITE_OK) {
+            rc = cs_err_set(CS_ERR_DB, "%s: cannot set the journal mode: %s", path, err ? err : "?");
             sqlite3_free(err);
+            goto fail;
+        }
+        if ((rc = cs_store_migrate(s, CS_STORE_SCHEMA_VERSION)) != CS_OK) {
             goto fail;
         }
     }
@@ -130,6 +108,79 @@ cs_rc cs_store_begin(cs_store *s)
 cs_rc cs_store_commit(cs_store *s)
 {
     return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? CS_OK : db_err(s, "commit");
+}
+
+void cs_store_rollback(cs_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+sqlite3 *cs_store_sqlite(cs_store *s)
+{
+    return s->db;
+}
+
+const char *cs_store_path(const cs_store *s)
+{
+    return s->path;
+}
+
+cs_rc cs_store_db_error(cs_store *s, const char *what)
+{
+    return db_err(s, what);
+}
+
+cs_rc cs_store_prepare(cs_store *s, const char *sql, sqlite3_stmt **st)
+{
+    *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return db_err(s, "prepare");
+    }
+    return CS_OK;
+}
+
+cs_rc cs_store_step_done(cs_store *s, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE || r == SQLITE_ROW) {
+        return CS_OK;
+    }
+    return db_err(s, what);
+}
+
+/* A savepoint has the same name at every depth: RELEASE and ROLLBACK TO act
+ * on the innermost one, which is the unit being ended. */
+cs_rc cs_store_tx_begin(cs_store *s, cs_store_tx *tx)
+{
+    tx->s = s;
+    tx->outer = sqlite3_get_autocommit(s->db) != 0;
+    if (sqlite3_exec(s->db, tx->outer ? "BEGIN IMMEDIATE" : "SAVEPOINT cs_unit", NULL, NULL, NULL) != SQLITE_OK) {
+        return db_err(s, "begin a transaction");
+    }
+    return CS_OK;
+}
+
+cs_rc cs_store_tx_end(cs_store_tx *tx, cs_rc rc)
+{
+    sqlite3 *db = tx->s->db;
+    if (rc == CS_OK) {
+        if (sqlite3_exec(db, tx->outer ? "COMMIT" : "RELEASE cs_unit", NULL, NULL, NULL) == SQLITE_OK) {
+            return CS_OK;
+        }
+        rc = db_err(tx->s, "commit");
+    }
+    if (tx->outer) {
+        if (!sqlite3_get_autocommit(db)) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    } else {
+        sqlite3_exec(db, "ROLLBACK TO cs_unit; RELEASE cs_unit", NULL, NULL, NULL);
+    }
+    return rc;
 }
 
 static void bind_field_text(sqlite3_stmt *st, int col, const cs_event *ev, cs_fid id)
@@ -382,4 +433,18 @@ cs_rc cs_store_writer_finish(cs_store_writer *w, cs_store_writer_stats *st)
     cs_store_close(w->store);
     free(w);
     return rc;
+}
+
+void cs_store_bind_opt_text(sqlite3_stmt *st, int col, const char *t)
+{
+    if (t != NULL) {
+        sqlite3_bind_text(st, col, t, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, col);
+    }
+}
+
+const char *cs_store_column_opt(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
 }
