@@ -35,6 +35,8 @@
 #include "../sensors/packet/live.h"
 #include "../sensors/packet/packet.h"
 #include "../sensors/packet/yara_scan.h"
+#include "../correlator/incident_policy.h"
+#include "../correlator/notify.h"
 #include "../ui/http.h"
 #include "cli.h"
 
@@ -67,6 +69,9 @@ typedef struct run_state {
     size_t ncaptures_started;
     cs_yara_rules *yara;         /* compiled once for the captures and the capture files */
     atomic_ullong reloads, reload_failures;
+    cs_notify_conf notify_conf;   /* the notify: section */
+    cs_notifier *notifier;        /* NULL: no notify: section */
+    cs_policy *policy;            /* incidents by policy; NULL: no store */
 } run_state;
 
 static void *inputs_main(void *arg)
@@ -147,6 +152,26 @@ static void health(cs_buf *b, void *ud)
         cs_packet_live_stats_json(r->captures[i], b);
     }
     cs_buf_putc(b, ']');
+    if (r->policy != NULL) {
+        cs_buf_putc(b, ',');
+        cs_policy_stats_json(r->policy, b);
+    }
+    if (r->notifier != NULL) {
+        cs_notify_stats ns;
+        cs_notify_get_stats(r->notifier, &ns);
+        cs_buf_printf(b, ",\"notify\":{\"queued\":%llu,\"dropped\":%llu", (unsigned long long)ns.queued,
+                      (unsigned long long)ns.dropped);
+        for (int ch = 0; ch < CS_NOTIFY_CH__COUNT; ch++) {
+            if (ns.ch[ch].enabled) {
+                cs_buf_printf(b, ",\"%s\":{\"sent\":%llu,\"failed\":%llu,\"last_error\":",
+                              cs_notify_channel_str((cs_notify_channel)ch), (unsigned long long)ns.ch[ch].sent,
+                              (unsigned long long)ns.ch[ch].failed);
+                cs_buf_json_str(b, ns.ch[ch].last_error, strlen(ns.ch[ch].last_error));
+                cs_buf_putc(b, '}');
+            }
+        }
+        cs_buf_putc(b, '}');
+    }
 }
 
 /* Not root, allowed to capture by a file capability (setcap cap_net_raw):
@@ -424,6 +449,23 @@ int cs_cmd_run(int argc, char **argv)
         status = CS_EXIT_FAIL;
         goto out;
     }
+    /* notifications and the incident policy: tickets from what the store committed */
+    if ((rc = cs_notify_conf_load(r.cfg, &r.notify_conf)) != CS_OK ||
+        (r.cfg->notify != NULL && (rc = cs_notify_new(&r.notify_conf.opts, &r.notifier)) != CS_OK)) {
+        cs_cli_error("%s", cs_err_msg());
+        status = CS_EXIT_FAIL;
+        goto out;
+    }
+    if (po.db_path != NULL) {
+        cs_policy_opts pol;
+        cs_policy_opts_from_config(r.cfg, &pol);
+        pol.console_url = r.notify_conf.console_url;
+        if ((rc = cs_policy_start(po.db_path, &pol, r.notifier, &r.policy)) != CS_OK) {
+            cs_cli_error("%s", cs_err_msg());
+            status = CS_EXIT_FAIL;
+            goto out;
+        }
+    }
     if ((rc = cs_collector_start_acked(r.cfg, cs_pipeline_submit, cs_pipeline_try_submit, r.eng.pipeline,
                                        &ack, &r.collector)) != CS_OK) {
         cs_cli_error("%s", cs_err_msg());
@@ -493,6 +535,13 @@ out:
         cs_cli_error("%s", cs_err_msg());
         status = CS_EXIT_FAIL;
     }
+    cs_policy_stop(r.policy);   /* its last pass sees every alert the pipeline committed */
+    r.policy = NULL;
+    if (r.notifier != NULL && cs_notify_close(r.notifier, 5000) != CS_OK) {
+        CS_WARN("run", "%s", cs_err_msg());
+    }
+    cs_notify_free(r.notifier);
+    cs_notify_conf_free(&r.notify_conf);
     free_captures(&r);
     if (close_events(po.events_out, po.nevents_out, events) != 0) {
         status = CS_EXIT_FAIL;

@@ -581,11 +581,13 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
 {
     static const char *const keys[] = {"log_level", "store", "rules", "rule_mappings", "rule_placeholders",
                                        "inventory", "geoip", "inputs", "plugins", "http", "alerts", "pipeline",
-                                       "run_as", "notify", NULL};
+                                       "run_as", "notify", "incidents", NULL};
     static const char *const geoip_keys[] = {"city", "asn", "optional", NULL};
     static const char *const store_keys[] = {"path", NULL};
     static const char *const http_keys[] = {"listen", "port", "static_dir", NULL};
     static const char *const alert_keys[] = {"aggregate_window", NULL};
+    static const char *const inc_keys[] = {"open_at_risk", "tag", "sla_minutes", "interval", NULL};
+    static const char *const sla_keys[] = {"low", "medium", "high", "critical", NULL};
     static const char *const pipe_keys[] = {"queue_capacity", NULL};
     const cs_yaml_node *v, *w;
     const char *s;
@@ -695,6 +697,42 @@ static cs_rc load_root(cs_config *c, const cs_yaml_node *root)
             return rc;
         }
     }
+    if ((v = cs_yaml_get(root, "incidents")) != NULL && !cs_yaml_is_null(v)) {
+        if ((rc = cs_config_check_keys(c->yaml, v, "incidents", inc_keys)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "open_at_risk")) != NULL) {
+            char *end = NULL;
+            double r;
+            if ((rc = cs_yaml_str(c->yaml, w, &s)) != CS_OK) {
+                return rc;
+            }
+            r = strtod(s, &end);
+            if (end == s || *end != '\0' || !(r >= 0.0 && r <= 11.0)) {
+                return cs_err_set(CS_ERR_CONFIG, "%s:%d: incidents.open_at_risk is a risk 0-10 (above 10: only "
+                                  "tagged rules open incidents), not '%s'", c->path, w->line, s);
+            }
+            c->incident_open_at_risk = r;
+        }
+        if ((w = cs_yaml_get(v, "tag")) != NULL && (rc = dup_scalar(c, w, &c->incident_tag)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "interval")) != NULL &&
+            (rc = cs_yaml_int(c->yaml, w, 1, 3600, &c->incident_interval_s)) != CS_OK) {
+            return rc;
+        }
+        if ((w = cs_yaml_get(v, "sla_minutes")) != NULL) {
+            if ((rc = cs_config_check_keys(c->yaml, w, "incidents.sla_minutes", sla_keys)) != CS_OK) {
+                return rc;
+            }
+            for (int i = 0; sla_keys[i] != NULL; i++) {
+                const cs_yaml_node *m = cs_yaml_get(w, sla_keys[i]);
+                if (m != NULL && (rc = cs_yaml_int(c->yaml, m, 1, 525600, &c->incident_sla_min[i])) != CS_OK) {
+                    return rc;
+                }
+            }
+        }
+    }
     if ((v = cs_yaml_get(root, "alerts")) != NULL) {
         if ((rc = cs_config_check_keys(c->yaml, v, "alerts", alert_keys)) != CS_OK) {
             return rc;
@@ -729,6 +767,7 @@ cs_rc cs_config_load(const char *path, cs_config **out)
     c->log_level = -1;
     c->http_port = 0;
     c->aggregate_window_s = 300;
+    c->incident_open_at_risk = 7.0;
     c->queue_capacity = 4096;
     c->max_line = 64 * 1024;
     c->path = strdup(path);
@@ -832,6 +871,7 @@ void cs_config_free(cs_config *c)
     free(c->geoip_asn);
     free(c->store_path);
     free(c->http_listen);
+    free(c->incident_tag);
     free(c->http_static_dir);
     free(c->dir);
     free(c->path);

@@ -111,6 +111,11 @@ typedef struct cs_config {
     int http_port;            /* 0 = no HTTP server */
     char *http_static_dir;    /* NULL: none */
     int64_t aggregate_window_s;
+    /* incidents: opened by policy (correlator/incident_policy.h) */
+    double incident_open_at_risk;   /* default 7.0 */
+    char *incident_tag;             /* NULL: citysoc.incident */
+    int64_t incident_interval_s;    /* 0: 2 s */
+    int64_t incident_sla_min[4];    /* low, medium, high, critical; 0: the default */
     int64_t queue_capacity;
 } cs_config;
 

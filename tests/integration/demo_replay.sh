@@ -39,6 +39,12 @@ weblog=$(q "SELECT count(*) FROM alerts WHERE system_id='portal' AND host_name='
           rule_id='7a1e3b90-5c2d-4e61-8f47-2b9c0d6a4e02'")
 check "the same SQL injection seen in the portal's access log ($weblog)" test "${weblog:-0}" -eq 1
 check "access log events carry Sigma's webserver names" grep -q '"cs-uri-query":"/tra-cuu?ma_ho_so=' "$TMP/events.jsonl"
+inc=$(q "SELECT i.severity || '|' || i.system_id || '|' || i.state FROM incidents i JOIN incident_alerts ia
+        ON ia.incident_id = i.id JOIN alerts a ON a.id = ia.alert_id
+        WHERE a.rule_id='6b1f7c2e-9a4d-4e8b-b3c5-0d2e8f6a7c10'")
+check "the brute force (risk 7.2 >= 7) opened an incident on popdb ($inc)" test "$inc" = "high|popdb|new"
+check "only alerts at or above the policy's risk opened incidents" \
+    test "$(q "SELECT count(*) FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id WHERE a.risk < 7")" = 0
 risk=$(q "SELECT risk FROM alerts WHERE rule_id='6b1f7c2e-9a4d-4e8b-b3c5-0d2e8f6a7c10'")
 # high (4) x asset 5 x correlation reliability 9 / 25 = 7.2
 check "risk follows priority x asset x reliability / 25 ($risk)" test "$risk" = "7.2"

@@ -3,7 +3,8 @@
 # a webhook (HTTP), a syslog UDP listener and an SMTP relay, all written in
 # python3 by this test. Each gets the test notification (Vietnamese title
 # intact); a channel whose server is down is reported FAILED with exit 1;
-# configuration mistakes name file:line.
+# configuration mistakes name file:line. And end to end in `citysoc run`: a
+# brute force in a followed log opens an incident and the webhook hears of it.
 . "$(dirname "$0")/lib.bash"
 command -v python3 >/dev/null || { echo "SKIP: python3 is missing"; exit 77; }
 
@@ -101,6 +102,48 @@ sed "s/port: $uport/port: $uport/; s|http://127.0.0.1:$wport/hook|http://127.0.0
 run_cs notify test -c "$TMP/down.yaml" --timeout 10
 check "an unreachable webhook: exit 1 (exit $RC)" test "$RC" -eq 1
 check "an unreachable webhook is reported FAILED with the reason" grep -qE "^webhook +FAILED: .*curl error 7" "$OUT"
+
+# end to end in `citysoc run`: a brute force appended to a followed log
+# raises an alert (the bundled correlation, risk 7.2), the incident policy
+# opens a ticket from the stored alert, and the webhook hears of it
+mkdir -p "$TMP/live" "$TMP/state"
+: >"$TMP/live/auth.log"
+rm -f "$TMP/got/webhook.json"
+cat >"$TMP/run.yaml" <<YML
+log_level: info
+store: {path: $TMP/run.db}
+rules: [$CS_SOURCE_DIR/rules/sigma/linux]
+inventory: $CS_SOURCE_DIR/etc/inventory.yaml
+inputs:
+  tail:
+    - paths: ["$TMP/live/*.log"]
+      format: syslog
+  state_dir: $TMP/state
+incidents: {open_at_risk: 7, interval: 1}
+notify:
+  webhook: {url: "http://127.0.0.1:$wport/hook", timeout: 5}
+http: {listen: 127.0.0.1, port: 0}
+YML
+start_run "$TMP/run.yaml"
+check "citysoc run came up with notify: and incidents: ($url)" test -n "$url"
+for i in $(seq 1 12); do
+    echo "$(date -u '+%b %e %H:%M:%S') popdb01 sshd[$((4000 + i))]: Failed password for root from 203.0.113.45 port $((50000 + i)) ssh2" >>"$TMP/live/auth.log"
+done
+for _ in $(seq 1 100); do [ -s "$TMP/got/webhook.json" ] && break; sleep 0.1; done
+check "the webhook heard of the incident the brute force opened" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["event"]["action"] == "incident_opened", d["event"]
+assert d["citysoc"]["incident"]["severity"] == "high" and d["citysoc"]["system"]["id"] == "popdb", d
+' "$TMP/got/webhook.json"
+health=$(curl -s "${url}health")
+check "/health counts the opened incident and the sent notification" \
+    bash -c "grep -q '\"incidents_opened\":1' <<<'$health' && grep -q '\"webhook\":{\"sent\":1' <<<'$health'"
+kill -TERM "$pid"
+wait "$pid"
+check "run stops cleanly (exit $?)" test "$?" -eq 0
+check "the incident is in the store" \
+    test "$(sqlite3 -batch -noheader "$TMP/run.db" "SELECT count(*) FROM incidents WHERE system_id='popdb'")" = 1
 
 # configuration mistakes
 printf 'notify:\n  webhook: {urll: x}\n' >"$TMP/bad1.yaml"
