@@ -22,6 +22,7 @@
 int cs_cmd_replay(int argc, char **argv);
 int cs_cmd_run(int argc, char **argv);
 int cs_cmd_alerts(int argc, char **argv);
+int cs_cmd_incidents(int argc, char **argv);
 int cs_cmd_systems(int argc, char **argv);
 int cs_cmd_notify(int argc, char **argv);
 int cs_cmd_rules(int argc, char **argv);

@@ -15,7 +15,10 @@ static const char help[] =
     "  replay --pcap F --log F [--rules DIR] [--events OUT] [--alerts OUT] [--db FILE]\n"
     "                         offline analysis of captures and logs\n"
     "  demo-data DIR          write the project's own demo capture and logs\n"
-    "  alerts [--db FILE]     list stored alerts\n"
+    "  alerts [list|show|ack|assign|close|reopen|suppress|suppressions|unsuppress]\n"
+    "                         the alert queue and its triage\n"
+    "  incidents list|show|open|assign|transition|comment|link|observable|merge|board|sla\n"
+    "                         incident tickets\n"
     "  systems list|show ... the city's information systems (inventory)\n"
     "  notify test -c CONFIG  send a test notification through every configured channel\n"
     "  rules check PATH...    validate Sigma rules\n"
@@ -51,6 +54,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "alerts") == 0) {
         return cs_cmd_alerts(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "incidents") == 0) {
+        return cs_cmd_incidents(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "systems") == 0) {
         return cs_cmd_systems(argc - 1, argv + 1);

@@ -15,7 +15,7 @@ run_cs replay
 check "replay without inputs exits 2" test "$RC" -eq 2
 run_cs replay --pcap
 check "replay with a missing argument exits 2" test "$RC" -eq 2
-for cmd in replay run alerts rules demo-data; do
+for cmd in replay run alerts incidents systems notify rules demo-data; do
     run_cs "$cmd" --help
     check "$cmd --help exits 0 with usage" bash -c "[ $RC -eq 0 ] && grep -q usage '$OUT'"
 done
